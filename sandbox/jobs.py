@@ -2,7 +2,8 @@
 
 A job is an untrusted `program` followed by trusted `tests`. Each test is a snippet of
 Python executed in a copy of the program's namespace; it passes when it runs to the end
-without raising. The sandbox reports every test through a channel the program cannot
+without raising. A test may set `__result__`; its repr() comes back as the test's `value`
+(ground-truth runs use this to collect expected outputs). The sandbox reports every test through a channel the program cannot
 forge (see sandbox/worker.py).
 """
 
@@ -55,6 +56,7 @@ class TestOutcome:
     exception_chain: list[str] = field(default_factory=list)  # builtin classes in its MRO
     message: str | None = None
     time_s: float = 0.0
+    value: str | None = None  # repr() of the test's `__result__`, when it set one
 
     @classmethod
     def from_wire(cls, data: dict) -> "TestOutcome":

@@ -36,6 +36,7 @@ import traceback
 
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout/stderr kept per job
 MESSAGE_LIMIT = 2000  # characters of an exception message kept
+VALUE_LIMIT = 8 * 1024 * 1024  # characters of a test's reported value (its `__result__`)
 STARTUP_GRACE_S = 5.0
 PHASE_GRACE_S = 0.5
 PR_SET_CHILD_SUBREAPER = 36
@@ -97,6 +98,15 @@ def _status_of(exc: BaseException) -> str:
     return "error"
 
 
+def _bounded_repr(value) -> str:
+    """repr() of a test's result, for the host to read back with ast.literal_eval."""
+    try:
+        text = repr(value)
+    except BaseException as exc:  # noqa: BLE001 - a hostile __repr__ is just an error
+        return f"<unrepresentable: {type(exc).__name__}>"
+    return text if len(text) <= VALUE_LIMIT else "<too large>"
+
+
 def _on_alarm(signum, frame):
     raise Timeout("time limit exceeded")
 
@@ -148,6 +158,8 @@ def _child_main(job: dict, report, first_test: int, failed_groups: set[str]) -> 
             result = {"status": "sandbox_error", **_exception_fields(exc), "time_s": 0.0}
         else:
             result = _run_with_alarm(test_code, test_namespace, test["timeout_s"])
+            if "__result__" in test_namespace:
+                result["value"] = _bounded_repr(test_namespace["__result__"])
         report({"event": "end", "phase": index, **result})
         if result["status"] != "passed":
             failed_groups.add(test["group"])
@@ -429,7 +441,7 @@ def _parse_reports(buffer: bytearray, secret: bytes) -> list[dict]:
     while True:
         newline = buffer.find(b"\n")
         if newline < 0:
-            if len(buffer) > 4 * OUTPUT_LIMIT:  # a program flooding the channel
+            if len(buffer) > 2 * VALUE_LIMIT:  # a program flooding the channel
                 del buffer[:]
             return events
         line = bytes(buffer[:newline])

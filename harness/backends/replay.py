@@ -1,0 +1,112 @@
+"""Replay samples made elsewhere, so third-party generations are scored like our own.
+
+Accepted JSONL formats, one sample per line unless noted:
+- human-eval: {"task_id": ..., "completion": ...}  (a continuation of the task's prompt)
+- EvalPlus:   {"task_id": ..., "solution": ...}    (a whole program)
+- CodeT:      {"prompt": ..., "samples": [...]}    (many continuations per line; CodeT's
+              prompts differ from the originals, so a line is joined to a problem by its
+              exact prompt, else by the last function it defines: the entry point)
+A sample's index is its position among the samples of its problem in the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.backends.base import Completion, GenerationRequest, SamplingConfig
+from harness.errors import HarnessError
+
+
+class ReplayBackend:
+    name = "replay"
+    supports_chat = False
+
+    def __init__(self, samples: str | Path | None = None, **_ignored):
+        if samples is None:
+            raise HarnessError("--backend replay needs --samples FILE.jsonl")
+        self.path = Path(samples)
+        self.by_task: dict[str, list[str]] = defaultdict(list)
+        self.by_prompt: dict[str, list[str]] = defaultdict(list)
+        self.by_entry_point: dict[str, list[str]] = defaultdict(list)
+        self.bound: dict[str, list[str]] = {}
+        self.whole_programs = False
+        self._load()
+
+    @property
+    def prompt_style(self) -> str:
+        """How to read the texts: continuations of the prompt, or whole programs."""
+        return "program" if self.whole_programs else "completion"
+
+    def _load(self) -> None:
+        opener = gzip.open if self.path.suffix == ".gz" else open
+        try:
+            with opener(self.path, "rt", encoding="utf-8") as f:
+                for line_number, line in enumerate(f, start=1):
+                    if line.strip():
+                        self._add(json.loads(line), line_number)
+        except FileNotFoundError as exc:
+            raise HarnessError(f"{self.path}: samples file not found") from exc
+        except json.JSONDecodeError as exc:
+            raise HarnessError(f"{self.path}:{exc.lineno}: malformed JSON ({exc.msg})") from exc
+        if not self.by_task and not self.by_prompt:
+            raise HarnessError(f"{self.path}: no samples in the file")
+
+    def _add(self, record: dict, line_number: int) -> None:
+        where = f"{self.path}:{line_number}"
+        if not isinstance(record, dict):
+            raise HarnessError(f"{where}: expected a JSON object")
+        if "samples" in record:
+            if not isinstance(record.get("prompt"), str) or not isinstance(record["samples"], list):
+                raise HarnessError(f"{where}: CodeT records need a string 'prompt' and a list 'samples'")
+            texts = [self._text(s, where) for s in record["samples"]]
+            self.by_prompt[record["prompt"]].extend(texts)
+            defined = re.findall(r"^def\s+(\w+)\s*\(", record["prompt"], re.MULTILINE)
+            if defined:
+                self.by_entry_point[defined[-1]].extend(texts)
+            return
+        if not isinstance(record.get("task_id"), str):
+            raise HarnessError(f"{where}: missing string field 'task_id'")
+        if "solution" in record:
+            self.whole_programs = True
+            self.by_task[record["task_id"]].append(self._text(record["solution"], where))
+        elif "completion" in record:
+            self.by_task[record["task_id"]].append(self._text(record["completion"], where))
+        else:
+            raise HarnessError(f"{where}: needs a 'completion' or 'solution' field")
+
+    @staticmethod
+    def _text(value, where: str) -> str:
+        if not isinstance(value, str):
+            raise HarnessError(f"{where}: a sample must be a string, got {type(value).__name__}")
+        return value
+
+    def bind(self, problems) -> dict[str, int]:
+        """Join the file's samples to the task's problems; return each problem's sample count."""
+        for problem in problems:
+            self.bound[problem.id] = (self.by_task.get(problem.id)
+                                      or self.by_prompt.get(problem.prompt)
+                                      or self.by_entry_point.get(problem.entry_point or "", []))
+        if not any(self.bound.values()):
+            raise HarnessError(f"{self.path}: none of its samples belong to this task's problems "
+                               "(joined by task_id, prompt text or entry point)")
+        return {problem_id: len(texts) for problem_id, texts in self.bound.items()}
+
+    def describe(self) -> dict:
+        return {"backend": self.name, "samples": str(self.path.resolve()),
+                "format": "whole programs" if self.whole_programs else "continuations"}
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig,
+                 on_completion: Callable[[Completion], None]) -> None:
+        for request in requests:
+            samples = self.bound[request.problem_id]
+            for index in request.sample_indices:
+                if index < len(samples):
+                    on_completion(Completion(request.problem_id, index, samples[index], "replay"))
+
+    def close(self) -> None:
+        pass

