@@ -155,9 +155,16 @@ def execute(run: RunDir, task, problems: list[Problem], sandbox) -> None:
     run.update_manifest({"sandbox": sandbox.describe()})
     run.update_manifest({"execution_started": manifest_info.now()}, section="timestamps")
     task.prepare([by_id[i] for i in sorted({g.problem_id for g in pending})], sandbox)
-    generations = {_job_id(g): g for g in pending}
-    jobs = [task.build_job(by_id[g.problem_id], g.program, job_id)
-            for job_id, g in generations.items()]
+    generations, jobs = {}, []
+    for generation in pending:
+        problem = by_id[generation.problem_id]
+        job = task.build_job(problem, generation.program, _job_id(generation))
+        if job is None:  # an answer graded as text (exact match), nothing to run
+            judgement = task.grade(problem, generation.program)
+            executions.append(to_dict(_graded_record(task, generation, judgement)))
+        else:
+            generations[job.id] = generation
+            jobs.append(job)
     with progress_bar("executing", len(jobs)) as advance:
         for outcome in sandbox.run(jobs):
             generation = generations[outcome.job_id]
@@ -189,6 +196,12 @@ def _execution_record(task, generation: Generation, outcome, judgement) -> Execu
         stderr=outcome.stderr[-2000:],
         details=judgement.details,
     )
+
+
+def _graded_record(task, generation: Generation, judgement) -> Execution:
+    return Execution(task=task.name, problem_id=generation.problem_id,
+                     sample_index=generation.sample_index, status=judgement.status.value,
+                     groups=judgement.groups, details=judgement.details)
 
 
 def _test_dict(test) -> dict:

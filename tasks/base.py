@@ -57,9 +57,14 @@ class Task(Protocol):
 
     def extract_program(self, problem: Problem, completion: str, style: str) -> str: ...
 
-    def build_job(self, problem: Problem, program: str, job_id: str) -> Job: ...
+    def build_job(self, problem: Problem, program: str, job_id: str) -> Job | None:
+        """The sandbox job that checks a program; None when the answer is graded as text."""
 
-    def judge(self, problem: Problem, outcome: Outcome) -> Judgement: ...
+    def judge(self, problem: Problem, outcome: Outcome) -> Judgement:
+        """The verdict on a sandbox outcome."""
+
+    def grade(self, problem: Problem, answer: str) -> Judgement:
+        """The verdict on an answer that needs no execution (build_job returned None)."""
 
     def scorers(self) -> list:
         """Scorers beyond the defaults (pass@k, status counts)."""
@@ -135,6 +140,9 @@ class BaseTask:
 
     def judge(self, problem: Problem, outcome: Outcome) -> Judgement:
         return Judgement(outcome.verdict, {g: outcome.group_status(g).value for g in self.groups})
+
+    def grade(self, problem: Problem, answer: str) -> Judgement:
+        raise NotImplementedError(f"task {self.name!r} checks answers in the sandbox")
 
     def canonical_program(self, problem: Problem) -> str | None:
         return problem.canonical_solution
