@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO, Protocol
 
@@ -36,6 +37,9 @@ class WorkerPool:
         self._workers: dict[int, WorkerHandle] = {}
         self._lock = threading.Lock()
         self._closed = False
+        # Workers die with the thread that started them (PR_SET_PDEATHSIG, bwrap's
+        # --die-with-parent), so one long-lived thread starts them all, not the per-run threads.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-spawner")
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         """Run jobs on all workers; yield outcomes in completion order."""
@@ -84,7 +88,7 @@ class WorkerPool:
             if self._closed:
                 raise RuntimeError("the sandbox is closed")
         if slot not in self._workers:
-            worker = self._start_worker(slot)
+            worker = self._spawner.submit(self._start_worker, slot).result()
             handshake = read_message(worker.stdout)
             if not handshake or not handshake.get("ready"):
                 worker.stop()
@@ -102,3 +106,4 @@ class WorkerPool:
             self._closed = True
         for slot in list(self._workers):
             self._retire(slot)
+        self._spawner.shutdown()
