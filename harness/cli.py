@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from harness.cogex_cli import app as cogex_app
 from harness.errors import HarnessError
 
 app = typer.Typer(help="Evaluate code-generating language models: generate, execute, score.",
@@ -18,6 +19,7 @@ tasks_app = typer.Typer(help="List benchmarks and show their problems.", no_args
 models_app = typer.Typer(help="Manage model checkpoints.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(models_app, name="models")
+app.add_typer(cogex_app, name="cogex")
 
 TASK_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True}
 ALL_STAGES = ("generate", "execute", "score")
@@ -197,6 +199,18 @@ def score(run_dir: Annotated[Path, typer.Argument(help="A run directory with exe
     config, task = pipeline.task_of_run(run)
     problems = pipeline.load_problems(task, config.limit)
     show_scores(pipeline.score(run, task, problems), run.path)
+
+
+def show_cogex_search(scores: dict, run_path: Path) -> None:
+    from rich.console import Console
+
+    console = Console()
+    for method in ("cotacs", "fresh_program", "zero_shot"):
+        result = scores[method]
+        console.print(f"{method:>14}: {100 * result['accuracy']:.1f}% of {result['items']} test items")
+    budget = scores["budget"]
+    console.print(f"model calls {budget['model_calls']}, cache hits {budget['cache_hits']}; "
+                  f"trace and predictions in {run_path}")
 
 
 def show_scores(scores: dict, run_path: Path) -> None:

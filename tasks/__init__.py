@@ -6,6 +6,9 @@ from harness.errors import HarnessError
 
 TASKS = {
     "humaneval": "tasks.humaneval:HumanEval",
+    "cogex": "tasks.cogex:Cogex",
+    "emulate_humaneval": "tasks.emulate:EmulateHumanEval",
+    "emulate_mbpp": "tasks.emulate:EmulateMbpp",
 }
 
 
