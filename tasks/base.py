@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from harness.errors import HarnessError
 from harness.extract import program_from_answer
@@ -74,10 +74,11 @@ class Task(Protocol):
 class BaseTask:
     """Shared behaviour of the code-generation tasks; subclasses fill in the specifics."""
 
+    # Class-level settings, not options: subclasses override them with plain assignments.
     name = "base"
-    prompt_styles: tuple[str, ...] = (COMPLETION, CHAT)
-    groups: tuple[str, ...] = ("base",)
-    stop_sequences: tuple[str, ...] = ()
+    prompt_styles: ClassVar[tuple[str, ...]] = (COMPLETION, CHAT)
+    groups: ClassVar[tuple[str, ...]] = ("base",)
+    stop_sequences: ClassVar[tuple[str, ...]] = ()
 
     data_path: str | None = None
 
