@@ -233,7 +233,36 @@ def show_scores(scores: dict, run_path: Path) -> None:
     counts = scores.get("status_counts", {})
     if counts:
         console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["status"].items())))
+    show_hallucinations(console, scores)
     console.print(f"scores: {run_path / 'scores.json'}")
+
+
+def show_hallucinations(console, scores: dict) -> None:
+    """CodeHalu's rates per sub-category file (codehalu), and why failed samples failed."""
+    from rich.table import Table
+
+    from harness.scoring.hallucination import CLASS_NAMES
+
+    rates = scores.get("hallucination_rates")
+    if rates:
+        table = Table(title="hallucination rate (HR) per sub-category file")
+        for column in ("sub-category", "samples", "HR strict", "HR compat"):
+            table.add_column(column, justify="left" if column == "sub-category" else "right")
+        for key, strict in rates["strict"]["files"].items():
+            table.add_row(CLASS_NAMES[key], str(strict["samples"]), f"{100 * strict['rate']:.2f}%",
+                          f"{100 * rates['compat']['files'][key]['rate']:.2f}%")
+        for label, field in (("mean HR", "mean_rate"), ("correct", "correct_rate")):
+            table.add_row(label, "", f"{100 * rates['strict'][field]:.2f}%",
+                          f"{100 * rates['compat'][field]:.2f}%")
+        console.print(table)
+    profile = scores.get("hallucination_profile")
+    if profile and profile["failed"]:
+        shares = [f"{CLASS_NAMES[key]} {100 * value['share']:.1f}%"
+                  for key, value in profile["classes"].items() if value["count"]]
+        console.print(f"why {profile['failed']} samples failed (strict): " + ", ".join(shares))
+    breakdown = (rates or profile or {}).get("breakdown") or {}
+    if breakdown.get("error"):
+        console.print(f"[yellow]Logic Breakdown {breakdown['error']}[/]", highlight=False)
 
 
 @tasks_app.command("list")

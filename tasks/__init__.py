@@ -6,6 +6,7 @@ from harness.errors import HarnessError
 
 TASKS = {
     "humaneval": "tasks.humaneval:HumanEval",
+    "codehalu": "tasks.codehalu:CodeHalu",
     "cogex": "tasks.cogex:Cogex",
     "emulate_humaneval": "tasks.emulate:EmulateHumanEval",
     "emulate_mbpp": "tasks.emulate:EmulateMbpp",

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from typing import Protocol
 
 from harness.records import Execution, Generation
+from harness.scoring.hallucination import HallucinationProfile
 from harness.scoring.passk import pass_at_k_table
 
 
@@ -58,4 +59,4 @@ class StatusCounts:
         }
 
 
-DEFAULT_SCORERS: list[Scorer] = [PassAtK(), StatusCounts()]
+DEFAULT_SCORERS: list[Scorer] = [PassAtK(), StatusCounts(), HallucinationProfile()]

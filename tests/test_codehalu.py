@@ -1,0 +1,159 @@
+"""The codehalu task on the 40 real CodeHaluEval records: loading from files, folders and the
+Hugging Face dataset's shape, the benchmark's prompts, reference solutions in the real
+sandbox, and a scored run in both classifier modes."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness import pipeline
+from harness.errors import HarnessError
+from harness.records import Execution
+from harness.rundir import RunDir
+from harness.scoring.hallucination import SUBCATEGORIES, HallucinationRates
+from tasks import create_task
+from tasks.base import Problem
+from tests.fakes import ScriptedBackend
+
+SAMPLE = "codehalu/codehalueval_sample_records.jsonl"
+
+
+@pytest.fixture(scope="module")
+def records(shared_data):
+    return [json.loads(line) for line in open(shared_data / SAMPLE, encoding="utf-8")]
+
+
+@pytest.fixture(scope="module")
+def codehalu(shared_data):
+    task = create_task("codehalu", data_path=str(shared_data / SAMPLE), timeout_s=10)
+    return task, task.load()
+
+
+def test_the_40_records_load_one_test_each_in_their_own_halu_type_file(codehalu, records):
+    task, problems = codehalu
+    assert len(problems) == len(records) == 40
+    assert Counter(p.meta["halu_category"] for p in problems) == Counter(
+        {s.key: n for s, n in zip(SUBCATEGORIES, (5, 6, 5, 5, 5, 5, 5, 4))})
+    stray = next(p for p in problems if p.meta["task_id"] == 2758)  # sits in the breakdown sample
+    assert stray.id == "structure_access/1219"
+    big = next(p for p in problems if p.id == "external_source/111")
+    assert len(big.meta["inputs"]) == 1 and len(big.meta["inputs"][0]) == 1214859
+    assert [s["path"] for s in task.data_sources()] == [str(Path(task.data_path).resolve())]
+
+
+def test_hugging_face_rows_give_the_same_problems(monkeypatch, codehalu, records):
+    import datasets
+
+    hub = datasets.DatasetDict({"train": datasets.Dataset.from_list(records, split="train")})
+    asked = []
+    monkeypatch.setattr(datasets, "load_dataset",
+                        lambda name, config=None, split=None: asked.append((name, split)) or hub)
+    task = create_task("codehalu")
+    problems = task.load()
+    assert asked == [("Yuchen111/CodeHaluEval", None)]
+    assert [(p.id, p.prompt, p.meta) for p in problems] == \
+        [(p.id, p.prompt, p.meta) for p in codehalu[1]]
+    assert task.data_sources()[0]["split"] == "train"
+
+
+def test_a_folder_of_benchmark_files_loads_every_file(tmp_path, records):
+    for halu_type in {r["halu_type"] for r in records}:
+        name = halu_type.lower().replace(" ", "_") + ".json"
+        (tmp_path / name).write_text(json.dumps([r for r in records if r["halu_type"] == halu_type]))
+    problems = create_task("codehalu", data_path=str(tmp_path)).load()
+    assert len(problems) == 40
+
+
+def test_bad_records_are_refused_with_file_and_line(tmp_path, records):
+    broken = dict(records[0])
+    del broken["output"]
+    path = tmp_path / "bad.jsonl"
+    path.write_text(json.dumps(records[1]) + "\n" + json.dumps(broken) + "\n")
+    with pytest.raises(HarnessError, match=r"bad.jsonl line 2: missing field\(s\) output"):
+        create_task("codehalu", data_path=str(path)).load()
+    path.write_text(json.dumps({**records[0], "halu_type": "Spelling Hallucination"}) + "\n")
+    with pytest.raises(HarnessError, match="bad.jsonl line 1: unknown halu_type 'Spelling"):
+        create_task("codehalu", data_path=str(path)).load()
+    path.write_text(json.dumps({**records[0], "fn_name": "f", "input": "[1,"}) + "\n")
+    with pytest.raises(HarnessError, match="bad.jsonl line 1 input 1: not a JSON value"):
+        create_task("codehalu", data_path=str(path)).load()
+
+
+def test_prompts_are_the_benchmarks(codehalu, records):
+    task, problems = codehalu
+    stdin = task.build_prompt(problems[0], "chat").messages[0]["content"]
+    assert stdin == ("You are required to solve a programming problem with python. Please enclose "
+                     "your code inside a ```python``` block. \nQUESTION:\n" + records[0]["question"]
+                     + "\nPlease write your code using Standard Input, i.e. input() and print().")
+    call = {**records[0], "fn_name": "solve", "starter_code": "def solve(a):\n",
+            "input": "[1]", "output": "[2]"}
+    problem = task._problem(call, "call record")
+    text = task.build_prompt(problem, "completion").text
+    assert text.endswith(records[0]["question"] + "def solve(a):\n\\Please write your code using "
+                         "Call-Based format.The starter code is provided as below. Please finish "
+                         "the code.\n<starter_coder>def solve(a):\n<starter_coder>\n\nANSWER:\n")
+
+
+def test_reference_solutions_pass_except_the_documented_ones(codehalu, local_sandbox):
+    task, problems = codehalu
+    report = pipeline.check_ground_truth(task, problems, local_sandbox)
+    with_solution = [p for p in problems if p.canonical_solution]
+    assert report["total"] == len(with_solution) == 29
+    assert report["unexpected"] == {}
+    assert set(report["known_bad"]) == set(task.known_bad)
+    assert report["passed"] == 29 - len(task.known_bad)
+
+
+# A program per file that shows that file's hallucination (for "read input, print answer").
+SHOWS = {
+    "data_compliance": "print(int('x' + input()))",
+    "structure_access": "print([][len(input())])",
+    "identity": "print(undefined_name)",
+    "external_source": "import numpyy\nprint(numpyy.answer())",
+    "physical_constraint": "def down(n):\n    return down(n + 1)\nprint(down(0))",
+    "computational_boundary": "import math\nprint(math.exp(1000))",
+    "logic_deviation": "print('no answer')",
+    "logic_breakdown": "x = 0\n" + "x = x + 1\n" * 500 + "print(x)",
+}
+
+
+def test_a_run_scores_hallucination_rates_in_both_modes(tmp_path, codehalu, local_sandbox):
+    from harness.models import embedded_checkpoint
+
+    task = create_task("codehalu", data_path=codehalu[0].data_path, timeout_s=5,
+                       breakdown_tokenizer=str(embedded_checkpoint()))
+    problems = codehalu[1]
+    category = {p.id: p.meta["halu_category"] for p in problems}
+    config = pipeline.RunConfig(task="codehalu", backend="scripted", task_options=task.options())
+    run = RunDir(tmp_path / "run")
+    pipeline.open_run(run, config, overwrite=False)
+    backend = ScriptedBackend(lambda problem_id, index, prompt: SHOWS[category[problem_id]])
+    pipeline.generate(run, config, task, problems, lambda: backend)
+    pipeline.execute(run, task, problems, local_sandbox)
+    scores = pipeline.score(run, task, problems)["hallucination_rates"]
+    assert scores["breakdown"]["error"] is None
+    assert {k: f["rate"] for k, f in scores["strict"]["files"].items()} == {s.key: 1.0 for s in SUBCATEGORIES}
+    # compat: a failing leading import is the reference's UnboundLocalError, and breakdown
+    # outcomes count nowhere.
+    assert {k: f["rate"] for k, f in scores["compat"]["files"].items()} == {
+        s.key: 0.0 if s.key in ("external_source", "logic_breakdown") else 1.0 for s in SUBCATEGORIES}
+    assert scores["compat"]["files"]["external_source"]["outcomes"] == {"UnboundLocalError": 5}
+    assert scores["strict"]["mean_rate"] == 1.0 and scores["compat"]["mean_rate"] == 0.75
+    assert scores["strict"]["correct_rate"] == scores["compat"]["correct_rate"] == 0.0
+
+
+def test_compat_counts_each_test_case_once_but_divides_by_all_samples():
+    problems = [Problem(f"identity/{i}", "q", meta={"halu_category": "identity", "case_key": key,
+                                                    "fn_name": None})
+                for i, key in enumerate(("7:a", "7:a", "8:b"))]
+    statuses = {("identity/0", 0): ("error", "NameError"), ("identity/0", 1): ("passed", None),
+                ("identity/1", 0): ("error", "NameError"), ("identity/2", 0): ("failed", "WrongOutput")}
+    executions = [Execution("codehalu", pid, index, status, {"base": status}, exception_type=kind,
+                            exception_chain=[kind] if kind else [], tests=[{"status": status}])
+                  for (pid, index), (status, kind) in statuses.items()]
+    scores = HallucinationRates().score(None, problems, [], executions)
+    compat, strict = scores["compat"]["files"]["identity"], scores["strict"]["files"]["identity"]
+    assert (compat["count"], compat["samples"]) == (1, 4)  # problems 0 and 1 share a test case
+    assert (strict["count"], strict["samples"]) == (2, 4)
