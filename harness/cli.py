@@ -12,6 +12,7 @@ import typer
 
 from harness.cogex_cli import app as cogex_app
 from harness.errors import HarnessError
+from harness.sandbox_cli import app as sandbox_app
 
 app = typer.Typer(help="Evaluate code-generating language models: generate, execute, score.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -20,6 +21,7 @@ models_app = typer.Typer(help="Manage model checkpoints.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(models_app, name="models")
 app.add_typer(cogex_app, name="cogex")
+app.add_typer(sandbox_app, name="sandbox")
 
 TASK_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True}
 ALL_STAGES = ("generate", "execute", "score")

@@ -18,3 +18,12 @@ def local_sandbox():
 
     with LocalSandbox(workers=2) as box:
         yield box
+
+
+@pytest.fixture(scope="session")
+def docker_sandbox():
+    """The Docker sandbox on the image `codeharness sandbox build --offline` made (tests/run.sh)."""
+    from sandbox.docker import DockerSandbox
+
+    with DockerSandbox(workers=2) as box:
+        yield box

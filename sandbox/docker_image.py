@@ -1,0 +1,134 @@
+"""Building the Docker sandbox's image, from a registry or offline.
+
+Two recipes give the same image: Python 3.11 with numpy, and sandbox/worker.py as the entry
+point. The registry recipe is sandbox/image/Dockerfile (an official Python base image). The
+offline recipe makes a Debian root filesystem with debootstrap, imports it as a base image,
+then adds the worker (sandbox/image/offline.Dockerfile).
+
+Tags record the recipe: `codeharness-sandbox:<recipe>-r<version>-<digest>`, where the digest
+covers the recipe's files and the worker, so a changed worker never runs from a stale image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+RECIPE_VERSION = 1
+REPOSITORY = "codeharness-sandbox"
+BASE_REPOSITORY = "codeharness-sandbox-base"
+RECIPES = ("offline", "registry")
+DEBIAN_SUITE = "bookworm"
+DEBIAN_PACKAGES = ("python3", "python3-numpy")
+IMAGE_DIR = Path(__file__).with_name("image")
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+DOCKERFILES = {"registry": "Dockerfile", "offline": "offline.Dockerfile"}
+# Removed from the debootstrap tree: package caches and documentation, about 150 MB.
+TRIMMED = ("var/cache/apt", "var/lib/apt/lists", "usr/share/doc", "usr/share/man",
+           "usr/share/locale")
+
+
+def _digest(*parts: bytes) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(hashlib.sha256(part).digest())
+    return hasher.hexdigest()[:12]
+
+
+def base_tag() -> str:
+    recipe = f"{RECIPE_VERSION} {DEBIAN_SUITE} {' '.join(DEBIAN_PACKAGES)} {TRIMMED}"
+    return f"{BASE_REPOSITORY}:{DEBIAN_SUITE}-r{RECIPE_VERSION}-{_digest(recipe.encode())}"
+
+
+def image_tag(recipe: str) -> str:
+    dockerfile = (IMAGE_DIR / DOCKERFILES[recipe]).read_bytes()
+    parts = [dockerfile, WORKER_SCRIPT.read_bytes()]
+    if recipe == "offline":
+        parts.append(base_tag().encode())
+    return f"{REPOSITORY}:{recipe}-r{RECIPE_VERSION}-{_digest(*parts)}"
+
+
+def find_image(client) -> str:
+    """The tag of an image built from the current recipes; a clear error when there is none."""
+    from docker.errors import ImageNotFound
+
+    for recipe in RECIPES:
+        try:
+            client.images.get(image_tag(recipe))
+            return image_tag(recipe)
+        except ImageNotFound:
+            pass
+    raise HarnessError(
+        f"no Docker sandbox image for this version of the worker ({image_tag('offline')} or "
+        f"{image_tag('registry')}): run `codeharness sandbox build --offline` (no registry "
+        "needed) or `codeharness sandbox build`")
+
+
+def build_image(client, offline: bool, log: Callable[[str], None]) -> str:
+    recipe = "offline" if offline else "registry"
+    tag = image_tag(recipe)
+    buildargs = {}
+    if offline:
+        buildargs["BASE"] = _offline_base(client, log)
+    log(f"building {tag}")
+    return _docker_build(client, recipe, tag, buildargs)
+
+
+def _docker_build(client, recipe: str, tag: str, buildargs: dict) -> str:
+    from docker.errors import BuildError
+
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        tar.add(IMAGE_DIR / DOCKERFILES[recipe], arcname=DOCKERFILES[recipe])
+        tar.add(WORKER_SCRIPT, arcname="worker.py")
+    context.seek(0)
+    try:
+        client.images.build(fileobj=context, custom_context=True, dockerfile=DOCKERFILES[recipe],
+                            tag=tag, buildargs=buildargs, rm=True, forcerm=True,
+                            labels={"codeharness.recipe": f"{recipe}-r{RECIPE_VERSION}"})
+    except BuildError as exc:
+        hint = "" if recipe == "offline" else "; without a registry use --offline"
+        raise HarnessError(f"building the sandbox image {tag} failed: {exc}{hint}") from exc
+    return tag
+
+
+def _offline_base(client, log: Callable[[str], None]) -> str:
+    """Import a debootstrap root filesystem as the base image, unless it already exists."""
+    from docker.errors import ImageNotFound
+
+    tag = base_tag()
+    try:
+        client.images.get(tag)
+        log(f"base image {tag} exists")
+        return tag
+    except ImageNotFound:
+        pass
+    if shutil.which("debootstrap") is None or os.geteuid() != 0:
+        raise HarnessError("the offline image recipe needs root and debootstrap "
+                           "(apt-get install debootstrap)")
+    repository, _, version = tag.partition(":")
+    with tempfile.TemporaryDirectory(prefix="codeharness-rootfs-") as scratch:
+        rootfs = Path(scratch) / "rootfs"
+        log(f"debootstrap {DEBIAN_SUITE} with {', '.join(DEBIAN_PACKAGES)} (a few minutes)")
+        command = ["debootstrap", "--variant=minbase", f"--include={','.join(DEBIAN_PACKAGES)}",
+                   DEBIAN_SUITE, str(rootfs)]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise HarnessError(f"debootstrap failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        for path in TRIMMED:
+            shutil.rmtree(rootfs / path, ignore_errors=True)
+        archive = Path(scratch) / "rootfs.tar"
+        log(f"importing {tag}")
+        with tarfile.open(archive, "w") as tar:
+            tar.add(rootfs, arcname=".")
+        client.api.import_image_from_file(str(archive), repository=repository, tag=version)
+    return tag
