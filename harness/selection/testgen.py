@@ -1,0 +1,284 @@
+"""The test-generation stage: the model writes tests for each problem, CodeT style.
+
+Completion prompt (CodeT): the function's signature and docstring with a `pass` body, then
+`# check the correctness of <fn>` and `assert `. Like CodeT, the docstring's examples are
+removed first: they are often the hidden tests themselves. The model the model continues with asserts. Chat
+models get the same stub in a message asking for asserts. Each sample is parsed into
+single assert statements that reference the entry point: split at each `assert` that
+starts a line, cut at CodeT's boundaries (a new top-level class/def/#/if/print), keep the
+first statement that compiles, de-duplicate (by the normalized source), and keep the first
+`tests_per_sample` (CodeT: 5). Records go to test_generations.jsonl, one per sample, so a
+killed stage resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from harness.backends.base import Completion, GenerationRequest, ModelBackend, SamplingConfig
+from harness.errors import HarnessError
+from harness.extract import code_blocks, prompt_imports
+from harness.progress import progress_bar
+from harness.records import Prompt
+from harness.rundir import JsonlLog, RunDir, sample_key
+from harness.selection.runfiles import TEST_GENERATIONS, claim_section
+from tasks.base import CHAT, COMPLETION, Problem
+
+BOUNDARY = re.compile(r"\n(?:class|def|#|if|print)")
+EXAMPLE_BLOCK_START = re.compile(r"^(>>>|(for )?examp?les?\b|input\s*:)", re.IGNORECASE)
+# A call with literal arguments shown with its result: `f(3) == 5`, `f("a") -> 1`.
+EXAMPLE_CALL = r"""\(([^A-Za-z_()]|"[^"]*"|'[^']*')*\)\s*(==|=|->|=>|➞)"""
+ASSERT_AT_LINE_START = re.compile(r"^[ \t]*assert\b", re.MULTILINE)
+
+
+@dataclass
+class TestGenerationSettings:
+    n: int = 10
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 300
+    seed: int = 0
+    prompt_style: str | None = None  # None: chat for chat models, else completion
+    tests_per_sample: int = 5
+
+    def sampling(self) -> SamplingConfig:
+        return SamplingConfig(n=self.n, temperature=self.temperature, top_p=self.top_p,
+                              max_tokens=self.max_tokens, seed=self.seed)
+
+
+@dataclass
+class TestGeneration:
+    """One line of test_generations.jsonl: one test sample of one problem."""
+
+    task: str
+    problem_id: str
+    sample_index: int
+    prompt: str | list[dict]
+    completion: str
+    tests: list[str]
+    finish_reason: str
+    truncated: bool
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float | None = None
+
+
+@dataclass
+class GeneratedTest:
+    id: str
+    code: str
+
+
+# ------------------------------------------------------------------ prompts
+
+
+def function_stub(problem: Problem) -> str:
+    """The problem's function with its docstring and a `pass` body, no solution."""
+    name = problem.entry_point
+    if not name:
+        raise HarnessError(f"problem {problem.id}: no entry point to write tests for")
+    stub = problem.prompt.rstrip() + "\n    pass\n"
+    tree = _parse_or_none(stub)
+    function = tree and _function(tree, name)
+    if function:  # HumanEval style: the prompt is the signature and docstring
+        return _without_examples(stub, function)
+    return _stub_from_reference(problem)
+
+
+def _function(tree: ast.AST, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    return next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 and n.name == name), None)
+
+
+def _without_examples(code: str, function: ast.FunctionDef) -> str:
+    """code without the examples in function's docstring: blocks that start with `>>>`,
+    "Example(s)", "For example" or "Input:" up to the next blank line, and lines showing a
+    call with literal arguments and its result."""
+    docstring = function.body[0]
+    if not (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)
+            and isinstance(docstring.value.value, str)):
+        return code
+    lines = code.split("\n")
+    first, last = docstring.lineno - 1, docstring.end_lineno - 1
+    if last == first or lines[last].strip() not in ('"""', "'''"):
+        return code
+    call = re.compile(re.escape(function.name) + EXAMPLE_CALL)
+    kept, in_example = [], False
+    for line in lines[first + 1:last]:
+        text = line.strip()
+        in_example = bool(text) and (in_example or bool(EXAMPLE_BLOCK_START.match(text)))
+        if not in_example and not call.match(text) and (text or (kept and kept[-1].strip())):
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return "\n".join(lines[:first + 1] + kept + lines[last:])
+
+
+def _stub_from_reference(problem: Problem) -> str:
+    """MBPP style: the signature of the reference solution, the task text as docstring
+    (without the task's own asserts, which are the hidden tests)."""
+    reference = problem.canonical_solution or ""
+    node = _function(_parse_or_empty(reference), problem.entry_point)
+    if node is None:
+        raise HarnessError(f"problem {problem.id}: neither its prompt nor its reference solution "
+                           f"gives the signature of {problem.entry_point}()")
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+    text = problem.meta.get("text") or problem.prompt
+    description = [line.strip() for line in text.strip().splitlines()
+                   if line.strip() and not line.strip().startswith("assert")
+                   and line.strip() not in ('"""', "'''")]
+    docstring = "\n".join(f"    {line}" for line in description).replace("'''", '"""')
+    return (f"{prompt_imports(reference)}def {node.name}({ast.unparse(node.args)}){returns}:\n"
+            f"    '''\n{docstring}\n    '''\n    pass\n")
+
+
+def test_prompt(problem: Problem, style: str) -> Prompt:
+    stub = function_stub(problem)
+    name = problem.entry_point
+    if style == COMPLETION:
+        return Prompt(text=f"{stub}\n# check the correctness of {name}\nassert ")
+    if style == CHAT:
+        return Prompt(messages=[{"role": "user", "content": (
+            f"Write tests for the Python function `{name}` below: assert statements that call "
+            f"`{name}` on an input and check its result. Answer with the asserts in one "
+            f"```python code block.\n\n```python\n{stub}\n# check the correctness of {name}\n```")}])
+    raise HarnessError(f"test generation has no prompt style {style!r}; choose {COMPLETION} or {CHAT}")
+
+
+# ------------------------------------------------------------------ parsing
+
+
+def parse_tests(text: str, entry_point: str, limit: int | None = None) -> list[str]:
+    """The distinct single asserts in text that reference entry_point, in order."""
+    tests: list[str] = []
+    starts = [m.end() for m in ASSERT_AT_LINE_START.finditer(text)]
+    ends = [m.start() for m in ASSERT_AT_LINE_START.finditer(text)][1:] + [len(text)]
+    for start, end in zip(starts, ends):
+        test = _single_assert(text[start:end], entry_point)
+        if test and test not in tests:
+            tests.append(test)
+            if len(tests) == limit:
+                break
+    return tests
+
+
+def _single_assert(rest: str, entry_point: str) -> str | None:
+    """`assert <rest>` cut to its first complete statement, normalized; None unless it is
+    an assert that references entry_point."""
+    boundary = BOUNDARY.search(rest)
+    lines = rest[: boundary.start() if boundary else len(rest)].strip().split("\n")
+    for count in range(1, len(lines) + 1):
+        tree = _parse_or_none("assert " + "\n".join(lines[:count]))
+        if tree is not None:
+            statement = tree.body[0]
+            if isinstance(statement, ast.Assert) and _references(statement, entry_point):
+                return ast.unparse(statement)
+            return None
+    return None
+
+
+def _references(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _parse_or_none(code: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes and the like in model code
+            return ast.parse(code)
+    except (SyntaxError, ValueError):  # ValueError: NUL bytes
+        return None
+
+
+def _parse_or_empty(code: str) -> ast.Module:
+    return _parse_or_none(code) or ast.Module(body=[], type_ignores=[])
+
+
+def test_text(completion: str, style: str) -> str:
+    """The code to look for asserts in: the continuation of the prompt's `assert `, or the
+    code blocks of a chat answer (the whole answer when it has none)."""
+    if style == COMPLETION:
+        return "assert " + completion
+    return "\n".join(code_blocks(completion)) or completion
+
+
+# ------------------------------------------------------------------ the stage
+
+
+def test_generations(run: RunDir) -> JsonlLog:
+    return JsonlLog(run.path / TEST_GENERATIONS, sample_key)
+
+
+def generate_tests(run: RunDir, task, problems: list[Problem], settings: TestGenerationSettings,
+                   open_backend: Callable[[], ModelBackend], overwrite: bool = False) -> None:
+    """Sample every missing test generation, writing each as it arrives."""
+    claim_section(run, "test_generation", asdict(settings), overwrite)
+    log = test_generations(run)
+    missing = {p.id: [i for i in range(settings.n) if (p.id, i) not in log] for p in problems}
+    todo = sum(len(v) for v in missing.values())
+    if todo == 0:
+        return
+    backend = open_backend()
+    try:
+        style = settings.prompt_style or (CHAT if backend.supports_chat else COMPLETION)
+        by_id = {p.id: p for p in problems}
+        prompts = {pid: test_prompt(by_id[pid], style) for pid, indices in missing.items() if indices}
+        run.update_manifest({"test_prompt_style": style})
+        with progress_bar("generating tests", todo) as advance:
+            def on_completion(completion: Completion) -> None:
+                problem = by_id[completion.problem_id]
+                record = _record(task, problem, prompts[problem.id], completion, style,
+                                 settings.tests_per_sample)
+                log.append(asdict(record))
+                advance()
+
+            requests = [GenerationRequest(pid, prompts[pid], indices)
+                        for pid, indices in missing.items() if indices]
+            backend.generate(requests, settings.sampling(), on_completion)
+    finally:
+        backend.close()
+
+
+def _record(task, problem: Problem, prompt: Prompt, completion: Completion, style: str,
+            tests_per_sample: int) -> TestGeneration:
+    shown = completion.rendered_prompt or (prompt.text if prompt.text is not None else prompt.messages)
+    return TestGeneration(
+        task=task.name, problem_id=problem.id, sample_index=completion.sample_index,
+        prompt=shown, completion=completion.text,
+        tests=parse_tests(test_text(completion.text, style), problem.entry_point, tests_per_sample),
+        finish_reason=completion.finish_reason, truncated=completion.finish_reason == "length",
+        prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
+        latency_s=completion.latency_s,
+    )
+
+
+def problem_tests(run: RunDir, problems: list[Problem]) -> dict[str, list[GeneratedTest]]:
+    """Each problem's distinct tests over all its samples, in sample order. Refuses while a
+    problem still misses samples: the matrix needs the final test set."""
+    settings = run.manifest().get("test_generation")
+    if settings is None:
+        raise HarnessError(f"{run.path}: no generated tests; run `codeharness gen-tests {run.path}` first")
+    wanted = {p.id for p in problems}
+    samples: dict[str, list[dict]] = {pid: [] for pid in wanted}
+    for record in test_generations(run):
+        if record["problem_id"] in wanted:
+            samples[record["problem_id"]].append(record)
+    incomplete = sorted(pid for pid, records in samples.items() if len(records) < settings["n"])
+    if incomplete:
+        raise HarnessError(f"{run.path}: test generation is unfinished for {len(incomplete)} "
+                           f"problem(s) (first: {incomplete[0]}); rerun `codeharness gen-tests`")
+    tests = {}
+    for pid, records in samples.items():
+        codes = dict.fromkeys(code for r in sorted(records, key=lambda r: r["sample_index"])
+                              for code in r["tests"])
+        tests[pid] = [GeneratedTest(test_id(code), code) for code in codes]
+    return tests
+
+
+def test_id(code: str) -> str:
+    return "t-" + hashlib.sha256(code.encode()).hexdigest()[:12]
