@@ -33,6 +33,8 @@ fi
 
 started_dockerd=""
 stop_started() {
+    # Sandbox containers of runs that died (tests killed mid-run); none when all went well.
+    "$VENV/bin/codeharness" sandbox cleanup >/dev/null 2>&1 || true
     if [ -n "$started_dockerd" ]; then
         kill "$started_dockerd" 2>/dev/null || true
         wait "$started_dockerd" 2>/dev/null || true
@@ -47,6 +49,9 @@ if ! docker info >/dev/null 2>&1; then
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 /tmp/codeharness-dockerd.log; exit 1; }
 fi
+
+step "docker sandbox image (offline: debootstrap, no registry)"
+"$VENV/bin/codeharness" sandbox build --offline
 
 step "embedded model"
 "$VENV/bin/codeharness" models prepare
