@@ -336,3 +336,8 @@ def models_prepare():
     from harness.models import prepare_embedded_model
 
     print(prepare_embedded_model())
+
+
+from harness.selection_cli import register as register_selection_commands  # noqa: E402
+
+register_selection_commands(app)
