@@ -3,16 +3,19 @@
 Each worker forks one child per job (see sandbox/worker.py). When the harness runs as root,
 programs run as an unprivileged user id (one per worker), so the process limit applies and
 the host's files are protected by permissions. Where bubblewrap is installed, each worker
-also lives in private network, process, IPC and mount namespaces with a read-only view of
-the host.
+lives in private network, process, IPC and mount namespaces whose root filesystem holds only
+what Python needs, read-only (the system's /usr, this Python and its packages, the worker),
+plus a private, size-limited /tmp that the worker empties after every job.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -21,6 +24,13 @@ from sandbox.pool import WorkerPool
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 FIRST_SANDBOX_UID = 50000
+TMPFS_MB = 256  # the private /tmp of a bubblewrapped worker
+STOP_WAIT_S = 5.0
+SCRATCH_PREFIX = "codeharness-sandbox-"
+# Under bubblewrap the worker sees only these host folders (read-only), and the Python ones.
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE",
+                     "CAP_FOWNER")
 
 
 class LocalWorker:
@@ -35,13 +45,16 @@ class LocalWorker:
         return outcome.status is Status.SANDBOX_ERROR
 
     def stop(self) -> None:
+        """The worker kills its job's processes and removes its scratch folder on SIGTERM
+        (under bubblewrap, the namespaces go with it)."""
+        self.process.terminate()
         for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:
                 pass
         try:
-            self.process.wait(timeout=5)
+            self.process.wait(timeout=STOP_WAIT_S)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
@@ -57,6 +70,9 @@ class LocalSandbox:
         self.as_root = os.geteuid() == 0
         self.max_processes = max_processes
         self.file_size_mb = file_size_mb
+        # Outside bubblewrap, workers keep their scratch folders under one folder of ours,
+        # on a memory filesystem where there is one (a job's folder costs ~2 ms on disk).
+        self.scratch = None if self.bwrap else _make_scratch_root()
         self.pool = WorkerPool(self._start_worker, self.workers)
 
     def _start_worker(self, slot: int) -> LocalWorker:
@@ -66,7 +82,11 @@ class LocalSandbox:
         if self.as_root:
             command += ["--uid", str(FIRST_SANDBOX_UID + slot)]
         if self.bwrap:
-            command = _bwrap_prefix() + command
+            command = _bwrap_prefix() + command + ["--scratch", "/tmp"]
+        else:
+            scratch = tempfile.mkdtemp(prefix=f"slot{slot}-", dir=self.scratch)
+            os.chmod(scratch, 0o711)  # the sandbox user reaches its job folder, cannot list
+            command += ["--scratch", scratch]
         return LocalWorker(command)
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
@@ -79,6 +99,8 @@ class LocalSandbox:
 
     def close(self) -> None:
         self.pool.close()
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
     def __enter__(self) -> "LocalSandbox":
         return self
@@ -87,34 +109,63 @@ class LocalSandbox:
         self.close()
 
 
+def _make_scratch_root() -> str:
+    base = "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else tempfile.gettempdir()
+    _remove_abandoned_scratch(base)
+    root = tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=base)
+    os.chmod(root, 0o711)
+    return root
+
+
+def _remove_abandoned_scratch(base: str) -> None:
+    """Remove the scratch folders of harnesses that were killed before they could."""
+    for entry in Path(base).glob(f"{SCRATCH_PREFIX}*"):
+        match = re.fullmatch(rf"{SCRATCH_PREFIX}(\d+)-.*", entry.name)
+        if match and not _alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 def _bwrap_prefix() -> list[str]:
-    prefix = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-              "--tmpfs", "/tmp", "--unshare-net", "--unshare-pid", "--unshare-ipc",
-              "--unshare-uts", "--die-with-parent"]
-    prefix += _expose_python()
+    prefix = ["bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+              "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent",
+              "--new-session", "--proc", "/proc", "--dev", "/dev",
+              "--size", str(TMPFS_MB * 1024 * 1024), "--tmpfs", "/tmp"]
+    prefix += _system_folders()
+    prefix += [arg for folder in _python_folders() for arg in ("--ro-bind", folder, folder)]
     if os.geteuid() == 0:
-        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_DAC_OVERRIDE",
-                    "CAP_FOWNER"):
-            prefix += ["--cap-add", cap]
+        prefix += [arg for cap in ROOT_CAPABILITIES for arg in ("--cap-add", cap)]
     else:
         prefix += ["--unshare-user"]
     return prefix
 
 
-def _expose_python() -> list[str]:
-    """Let the sandbox user import Python even where it lies under a private folder.
-
-    A folder such as /root (mode 0700) on the way to the interpreter's library is replaced
-    by an empty, traversable tmpfs with only the needed subfolder bound back, read-only; the
-    rest of that private folder stays hidden from programs.
-    """
-    needed = {Path(p) for p in (sys.base_prefix, sys.prefix, WORKER_SCRIPT.parent)}
+def _system_folders() -> list[str]:
     args: list[str] = []
-    for path in sorted(needed):
-        for ancestor in reversed(path.parents):
-            if ancestor != Path("/") and not os.stat(ancestor).st_mode & 0o001:
-                child = path.relative_to(ancestor).parts[0]
-                args += ["--perms", "0755", "--tmpfs", str(ancestor),
-                         "--ro-bind", str(ancestor / child), str(ancestor / child)]
-                break
+    for folder in SYSTEM_FOLDERS:
+        if os.path.islink(folder):  # merged /usr: /bin -> usr/bin
+            args += ["--symlink", os.readlink(folder), folder]
+        elif os.path.isdir(folder):
+            args += ["--ro-bind", folder, folder]
     return args
+
+
+def _python_folders() -> list[str]:
+    """This Python, its packages and the worker script, outside the system folders."""
+    needed = sorted({os.path.realpath(p) for p in
+                     (sys.base_prefix, sys.prefix, sys.exec_prefix, WORKER_SCRIPT.parent)})
+    kept: list[str] = []
+    for folder in needed:
+        covered = [*SYSTEM_FOLDERS, *kept]
+        if not any(folder == c or folder.startswith(c.rstrip("/") + "/") for c in covered):
+            kept.append(folder)
+    return kept

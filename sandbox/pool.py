@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO, Protocol
 
 from sandbox.jobs import Job, Outcome, Status
@@ -42,25 +42,33 @@ class WorkerPool:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="worker-spawner")
 
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
-        """Run jobs on all workers; yield outcomes in completion order."""
-        todo: queue.Queue = queue.Queue()
+        """Run jobs on all workers; yield outcomes in completion order.
+
+        Abandoning the iterator (an error or Ctrl-C in the caller) stops the serving threads
+        after their current job; `close()` stops the workers."""
         jobs = list(jobs)
+        todo: queue.SimpleQueue = queue.SimpleQueue()
         for job in jobs:
             todo.put(job)
-        done: queue.Queue = queue.Queue()
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
         threads = [
-            threading.Thread(target=self._serve, args=(slot, todo, done), daemon=True)
+            threading.Thread(target=self._serve, args=(slot, todo, done, stop), daemon=True)
             for slot in range(min(self.size, len(jobs)))
         ]
         for thread in threads:
             thread.start()
-        for _ in jobs:
-            yield done.get()
+        try:
+            for _ in jobs:
+                yield done.get()
+        finally:
+            stop.set()
         for thread in threads:
             thread.join()
 
-    def _serve(self, slot: int, todo: queue.Queue, done: queue.Queue) -> None:
-        while not self._closed:
+    def _serve(self, slot: int, todo: queue.SimpleQueue, done: queue.SimpleQueue,
+               stop: threading.Event) -> None:
+        while not stop.is_set():
             try:
                 job = todo.get_nowait()
             except queue.Empty:
@@ -84,26 +92,34 @@ class WorkerPool:
         return outcome
 
     def _worker(self, slot: int) -> WorkerHandle:
+        worker = self._workers.get(slot)
+        if worker is not None:
+            return worker
+        if self._closed:
+            raise RuntimeError("the sandbox is closed")
+        worker = self._spawner.submit(self._start_worker, slot).result()
+        handshake = read_message(worker.stdout)
+        if not handshake or not handshake.get("ready"):
+            worker.stop()
+            raise ConnectionError(f"worker {slot} did not start")
         with self._lock:
-            if self._closed:
-                raise RuntimeError("the sandbox is closed")
-        if slot not in self._workers:
-            worker = self._spawner.submit(self._start_worker, slot).result()
-            handshake = read_message(worker.stdout)
-            if not handshake or not handshake.get("ready"):
+            if self._closed:  # closed while this worker started: close() did not see it
                 worker.stop()
-                raise ConnectionError(f"worker {slot} did not start")
+                raise RuntimeError("the sandbox is closed")
             self._workers[slot] = worker
-        return self._workers[slot]
+        return worker
 
     def _retire(self, slot: int) -> None:
-        worker = self._workers.pop(slot, None)
+        with self._lock:
+            worker = self._workers.pop(slot, None)
         if worker is not None:
             worker.stop()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-        for slot in list(self._workers):
-            self._retire(slot)
+            workers = list(self._workers.values())
+            self._workers.clear()
+        for worker in workers:
+            worker.stop()
         self._spawner.shutdown()

@@ -12,20 +12,26 @@ The secret exists only in the worker's memory: it is not in the child's environm
 arguments or files. So a program that exits early, or writes fake results to any file
 descriptor, can never produce a pass; a test passes only when its own code ran to the end.
 
+Speed: forking is cheap but every memory page a child writes costs a page fault (several
+microseconds in a virtual machine), so the worker does all the work it can once, before
+its first fork: it imports and warms the modules programs use, freezes its objects out of
+the garbage collector's reach, sets the children's environment and standard streams, and
+builds the pristine builtins that tests get back.
+
 Standard library only: the same file runs on the host (local sandbox) and inside the
-container image (Docker sandbox).
+container image (Docker sandbox), where it may be the container's init process.
 """
 
 from __future__ import annotations
 
 import builtins
 import ctypes
+import gc
 import json
 import os
-import random
 import resource
 import secrets
-import selectors
+import select
 import shutil
 import signal
 import struct
@@ -33,21 +39,48 @@ import sys
 import tempfile
 import time
 import traceback
+import types
+from json.encoder import encode_basestring_ascii
 
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout/stderr kept per job
 MESSAGE_LIMIT = 2000  # characters of an exception message kept
 VALUE_LIMIT = 8 * 1024 * 1024  # characters of a test's reported value (its `__result__`)
-STARTUP_GRACE_S = 5.0
-PHASE_GRACE_S = 0.5
-PR_SET_CHILD_SUBREAPER = 36
+STARTUP_GRACE_S = 5.0  # from the fork to the program's start
+PHASE_GRACE_S = 0.5  # past a phase's own limit, before the worker kills the child
+DRAIN_S = 1.0  # for the output pipes to close once every process of the job is gone
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 PROGRAM = -1  # phase index of the program itself; tests are 0..n-1
+CHILD_FAILED = 70  # exit code of a child whose own setup failed before the program started
+PROGRAM_SIGNALS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+WORKDIR_NAME = "job"  # the per-job folder inside the scratch folder, made anew for each job
 # Imported once here so each forked child has them for free; benchmark programs use them.
 PRELOADED_MODULES = (
     "array", "bisect", "collections", "copy", "datetime", "decimal", "fractions",
     "functools", "hashlib", "heapq", "itertools", "math", "operator", "random", "re",
     "statistics", "string", "typing",
 )
+# Run once before the first fork: it specializes the interpreter's hot paths for the kind of
+# code benchmarks run, so children do not each redo (and copy-on-write) that work.
+WARM_UP = '''
+import math, re, collections, itertools, functools, heapq, bisect, string
+def check(candidate):
+    assert candidate([3, 1, 2], "a b") == ([1, 2, 3], ["a", "b"], 6)
+def solve(numbers, text):
+    words = [w.strip() for w in re.split(r"\\s+", text) if w]
+    counts = collections.Counter(text.lower())
+    seen = {n: i for i, n in enumerate(numbers)}
+    total = functools.reduce(lambda a, b: a + b, numbers, 0)
+    heap = list(numbers); heapq.heapify(heap)
+    assert math.isclose(sum(map(float, numbers)), float(total)) and abs(-1) == 1
+    assert bisect.bisect_left(sorted(numbers), 2) == 1 and max(seen) == 3 and counts["a"] == 1
+    assert "".join(reversed(str(total))) and string.ascii_letters and len(set(words)) == 2
+    assert list(itertools.chain(numbers, [])) and all(isinstance(n, int) for n in numbers)
+    return sorted(numbers), words, total
+for _ in range(20):
+    check(solve)
+'''
 
 
 class Timeout(BaseException):
@@ -75,6 +108,12 @@ def write_message(stream, message: dict) -> None:
 
 
 # ---------------------------------------------------------------- inside the child
+#
+# This code runs after the untrusted program, in the same interpreter. So that a program
+# cannot fake a report by rebinding a name (a builtin such as `exec`, a module attribute such
+# as `os.write` or `json.dumps`, a global of this module), it runs as sealed copies whose
+# globals, modules and builtins are private snapshots taken before any program ran (`_seal`).
+# Reaching into frames, function internals or memory is not contained (README, Security).
 
 
 def _exception_fields(exc: BaseException) -> dict:
@@ -125,13 +164,37 @@ def _run_with_alarm(code, namespace: dict, timeout_s: float) -> dict:
     return result
 
 
-def _child_main(job: dict, report, first_test: int, failed_groups: set[str]) -> None:
+def _restore_interpreter() -> None:
+    """Undo what a program may have changed to fake the tests' checks or escape their time
+    limits: trace and profile hooks, the alarm handler. (Tests also get their own builtins.)"""
+    sys.settrace(None)
+    sys.setprofile(None)
     signal.signal(signal.SIGALRM, _on_alarm)
-    namespace: dict = {"__name__": "__program__", "__builtins__": builtins}
-    exec(compile(job["prelude"], "<prelude>", "exec"), namespace)
-    pristine_builtins = dict(builtins.__dict__)
 
-    report({"event": "begin", "phase": PROGRAM})
+
+def _encode_event(event: dict) -> bytes:
+    """A report as JSON, made without the json module's Python code, which a program can
+    patch. Values are strings, numbers, None or lists of strings."""
+    fields = []
+    for key, value in event.items():
+        if isinstance(value, str):
+            text = encode_basestring_ascii(value)
+        elif isinstance(value, list):
+            text = "[" + ",".join([encode_basestring_ascii(item) for item in value]) + "]"
+        elif value is None:
+            text = "null"
+        else:
+            text = repr(value)
+        fields.append(encode_basestring_ascii(key) + ":" + text)
+    return ("{" + ",".join(fields) + "}").encode()
+
+
+def _child_main(job: dict, report, first_test: int, failed_groups: set[str],
+                tests_builtins: dict) -> None:
+    namespace: dict = {"__name__": "__program__", "__builtins__": builtins}
+    if job["prelude"]:
+        exec(compile(job["prelude"], "<prelude>", "exec"), namespace)
+    report({"event": "start"})
     try:
         code = compile(job["program"], "<program>", "exec")
     except (SyntaxError, ValueError) as exc:  # ValueError: source with NUL bytes
@@ -147,11 +210,10 @@ def _child_main(job: dict, report, first_test: int, failed_groups: set[str]) -> 
         if job["fail_fast"] and test["group"] in failed_groups:
             report({"event": "end", "phase": index, "status": "not_run", "time_s": 0.0})
             continue
-        # Undo any monkey-patching of builtins, so a program cannot fake the tests' checks.
-        builtins.__dict__.clear()
-        builtins.__dict__.update(pristine_builtins)
-        test_namespace = dict(namespace, __builtins__=builtins)
-        report({"event": "begin", "phase": index})
+        _restore_interpreter()
+        # The test's code looks builtins up in this pristine copy, whatever the program
+        # did to the builtins module.
+        test_namespace = dict(namespace, __builtins__=tests_builtins)
         try:
             test_code = compile(test["code"], f"<test {test['name']}>", "exec")
         except SyntaxError as exc:
@@ -165,35 +227,45 @@ def _child_main(job: dict, report, first_test: int, failed_groups: set[str]) -> 
             failed_groups.add(test["group"])
 
 
-def _enter_child(job: dict, workdir: str, stdin_fd: int, out_fd: int, err_fd: int,
-                 result_fd: int, limits: dict) -> None:
-    """Runs in the forked child: isolate, limit, drop privileges, then run the job."""
-    os.setsid()
-    os.dup2(stdin_fd, 0)
-    os.dup2(out_fd, 1)
-    os.dup2(err_fd, 2)
-    os.closerange(3, result_fd)
-    os.closerange(result_fd + 1, 65536)
-    os.chdir(workdir)
-    memory = job["memory_mb"] * 1024 * 1024
-    cpu = int(job["program_timeout_s"] + sum(t["timeout_s"] for t in job["tests"])) + 2
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_size"], limits["file_size"]))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if limits["uid"] is not None:
-        os.setgroups([])
-        os.setgid(limits["gid"])
-        os.setuid(limits["uid"])
-    if limits["max_processes"] is not None:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits["max_processes"],) * 2)
-    random.seed()  # children of one worker must not share the preloaded generator's state
-    os.environ.clear()
-    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir,
-                       "TMPDIR": workdir, "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8"})
-    sys.stdin = open(0, "r", closefd=False)
-    sys.stdout = open(1, "w", buffering=1, closefd=False)
-    sys.stderr = open(2, "w", buffering=1, closefd=False)
+def _child_process(job: dict, secret: bytes, result_fd: int, first_test: int,
+                   failed_groups: set[str], tests_builtins: dict) -> None:
+    """The child after its setup: run the job, report each phase, exit. Never returns."""
+    exit_code = 0
+    try:
+        def report(event: dict) -> None:
+            os.write(result_fd, secret + _encode_event(event) + b"\n")
+
+        _child_main(job, report, first_test, set(failed_groups), tests_builtins)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - must never return into the worker loop
+        traceback.print_exc()
+        exit_code = CHILD_FAILED
+    os._exit(exit_code)
+
+
+SEALED_FUNCTIONS = (_exception_fields, _status_of, _bounded_repr, _on_alarm, _run_with_alarm,
+                    _restore_interpreter, _encode_event, _child_main, _child_process)
+SNAPSHOT_MODULES = ("os", "signal", "sys", "time", "traceback")
+
+
+def _seal() -> dict:
+    """Copies of the child's functions over a private snapshot of this module's globals, in
+    which the modules they call into are frozen copies and builtins are a private dict."""
+    private = dict(globals())
+    for name in SNAPSHOT_MODULES:
+        private[name] = types.SimpleNamespace(**vars(private[name]))
+    private["__builtins__"] = dict(builtins.__dict__)
+    for function in SEALED_FUNCTIONS:
+        private[function.__name__] = types.FunctionType(
+            function.__code__, private, function.__name__, function.__defaults__,
+            function.__closure__)
+    return private
+
+
+def _cpu_limit(job: dict) -> int:
+    """Seconds of CPU time a child may use: a backstop for the wall-clock limits."""
+    return int(job["program_timeout_s"] + sum(t["timeout_s"] for t in job["tests"])) + 2
 
 
 # ---------------------------------------------------------------- the worker
@@ -206,52 +278,93 @@ class Worker:
         self.gid = gid if gid is not None else uid
         self.max_processes = max_processes
         self.file_size = file_size_mb * 1024 * 1024
-        self.scratch = tempfile.mkdtemp(prefix="codeharness-worker-", dir=scratch)
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        # A given scratch folder is this worker's alone (a container's tmpfs, or one the
+        # local sandbox made); either way it is emptied after every job, so nothing a
+        # program writes there outlives its job.
+        self.scratch = scratch or tempfile.mkdtemp(prefix="codeharness-worker-")
+        self.workdir = os.path.join(self.scratch, WORKDIR_NAME)
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        # Programs may run as this worker's own user (Docker sandbox): not dumpable, the
+        # worker cannot be ptraced and its /proc files (fds, memory) are root's.
+        self.libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         if os.getppid() != 1:
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            self.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        self.devnull = os.open(os.devnull, os.O_RDONLY)
+        self.alone_in_pid_namespace = _process_ids() <= {1, os.getpid()}
+        self._prepare_children()
+
+    def _prepare_children(self) -> None:
+        """Everything every child needs that can be done once, here, before any fork."""
+        os.environ.clear()
+        os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.workdir,
+                           "TMPDIR": self.workdir, "LANG": "C.UTF-8",
+                           "PYTHONIOENCODING": "utf-8"})
+        tempfile.tempdir = None  # tempfile must look TMPDIR up again, in the child
+        # Programs get Python's usual handlers back where the worker has its own.
+        self.program_signals = {sig: handler for sig, handler in PROGRAM_SIGNALS.items()
+                                if signal.getsignal(sig) is not handler}
+        sealed = _seal()
+        self.child_process = sealed["_child_process"]
+        signal.signal(signal.SIGALRM, sealed["_on_alarm"])
+        self.tests_builtins = dict(builtins.__dict__)
+        exec(compile(WARM_UP, "<warm-up>", "exec"), {"__name__": "__warm_up__"})
+        gc.collect()
+        gc.freeze()
 
     def close(self) -> None:
-        self.kill_leftovers()
+        self._kill_descendants()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     # -- processes
 
     def _children(self) -> list[int]:
-        pid = os.getpid()
-        try:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                return [int(p) for p in f.read().split()]
-        except OSError:
-            return []
+        return _children_of(os.getpid())
 
-    def kill_leftovers(self) -> int:
-        """Kill every process left under this worker; return how many there were."""
-        seen: set[int] = set()
-        for _ in range(100):
+    def _kill_descendants(self) -> int:
+        """Kill and reap every process left under this worker; return how many there were.
+
+        Orphans come back to the worker, a subreaper, so a live descendant means a child."""
+        killed: set[int] = set()
+        while True:
+            _reap_exited()
             children = self._children()
             if not children:
-                break
+                return len(killed)
+            if self.alone_in_pid_namespace:
+                # One kill(-1) reaches every process here but init and the worker,
+                # atomically: a fork bomb cannot outpace it.
+                killed |= self._descendants()
+                os.kill(-1, signal.SIGKILL)
+            else:
+                stopped = self._stop_descendants()
+                for pid in stopped:
+                    _signal(pid, signal.SIGKILL)
+                killed |= stopped
             for pid in children:
-                seen.add(pid)
                 try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
                     pass
-            self._reap_all()
-            time.sleep(0.001)
-        self._reap_all()
-        return len(seen)
 
-    def _reap_all(self) -> None:
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+    def _stop_descendants(self) -> set[int]:
+        """Stop every descendant; stopped processes cannot fork, so this ends even against a
+        fork bomb (the process limit caps how many there can be)."""
+        stopped: set[int] = set()
+        while running := self._descendants() - stopped:
+            for pid in running:
+                _signal(pid, signal.SIGSTOP)
+            stopped |= running
+        return stopped
+
+    def _descendants(self) -> set[int]:
+        found: set[int] = set()
+        parents = [os.getpid()]
+        while parents:
+            children = [pid for parent in parents for pid in _children_of(parent)]
+            found.update(children)
+            parents = children
+        return found
 
     def _process_limit(self) -> int | None:
         if self.uid is not None:
@@ -264,25 +377,29 @@ class Worker:
 
     def run(self, job: dict) -> dict:
         start = time.perf_counter()
-        workdir = tempfile.mkdtemp(dir=self.scratch)
-        if self.uid is not None:
-            os.chown(workdir, self.uid, self.gid)
         try:
-            outcome = self._run_phases(job, workdir)
+            os.mkdir(self.workdir, 0o700)
+        except FileExistsError:  # an earlier job's folder that could not be removed
+            _empty_folder(self.scratch)
+            os.mkdir(self.workdir, 0o700)
+        if self.uid is not None:
+            os.chown(self.workdir, self.uid, self.gid)
+        try:
+            outcome = self._run_phases(job)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            _empty_folder(self.scratch)
         outcome["job_id"] = job["id"]
         outcome["wall_time_s"] = time.perf_counter() - start
         return outcome
 
-    def _run_phases(self, job: dict, workdir: str) -> dict:
+    def _run_phases(self, job: dict) -> dict:
         """Run the job; after a crash inside a test, run the remaining tests in a new child."""
         outcome = {"status": "sandbox_error", "tests": [], "stdout": "", "stderr": "",
                    "exit_code": None, "leftover_processes": 0}
         tests: list[dict] = []
         failed_groups: set[str] = set()
         while True:
-            run = self._run_child(job, workdir, len(tests), failed_groups)
+            run = self._run_child(job, len(tests), failed_groups)
             outcome["stdout"] = (outcome["stdout"] + run["stdout"])[:OUTPUT_LIMIT]
             outcome["stderr"] = (outcome["stderr"] + run["stderr"])[:OUTPUT_LIMIT]
             outcome["exit_code"] = run["exit_code"]
@@ -305,117 +422,187 @@ class Worker:
             if len(tests) >= len(job["tests"]):
                 return outcome
 
-    def _run_child(self, job: dict, workdir: str, first_test: int,
-                   failed_groups: set[str]) -> dict:
+    def _run_child(self, job: dict, first_test: int, failed_groups: set[str]) -> dict:
         secret = secrets.token_hex(16).encode()
         result_read, result_write = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        stdin_fd = self._stdin_fd(job, workdir)
-        limits = {"uid": self.uid, "gid": self.gid, "max_processes": self._process_limit(),
-                  "file_size": self.file_size}
+        stdin_fd = _memory_file(job["stdin"]) if job["stdin"] else self.devnull
+        max_processes = self._process_limit()
         pid = os.fork()
         if pid == 0:  # the child
-            exit_code = 0
             try:
-                os.close(result_read)
-                os.close(out_read)
-                os.close(err_read)
-                _enter_child(job, workdir, stdin_fd, out_write, err_write, result_write, limits)
-                del limits
-
-                def report(event: dict, _fd=result_write, _secret=secret) -> None:
-                    os.write(_fd, _secret + json.dumps(event).encode() + b"\n")
-
-                del secret
-                _child_main(job, report, first_test, set(failed_groups))
-                sys.stdout.flush()
-                sys.stderr.flush()
+                self._enter_child(job, stdin_fd, out_write, err_write, result_write,
+                                  max_processes)
             except BaseException:  # noqa: BLE001 - must never return into the worker loop
                 traceback.print_exc()
-                exit_code = 70
-            os._exit(exit_code)
-        for fd in (result_write, out_write, err_write, stdin_fd):
+                os._exit(CHILD_FAILED)
+            self.child_process(job, secret, result_write, first_test, failed_groups,
+                               self.tests_builtins)
+        for fd in (result_write, out_write, err_write):
             os.close(fd)
-        return self._supervise(pid, job, first_test, secret, result_read, out_read, err_read)
+        if stdin_fd != self.devnull:
+            os.close(stdin_fd)
+        try:
+            return self._supervise(pid, job, first_test, secret, result_read, out_read, err_read)
+        finally:
+            for fd in (result_read, out_read, err_read):
+                os.close(fd)
 
-    def _stdin_fd(self, job: dict, workdir: str) -> int:
-        if not job.get("stdin"):
-            return os.open(os.devnull, os.O_RDONLY)
-        fd, path = tempfile.mkstemp(dir=self.scratch)
-        os.write(fd, job["stdin"].encode())
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.unlink(path)
-        return fd
+    def _enter_child(self, job: dict, stdin_fd: int, out_fd: int, err_fd: int,
+                     result_fd: int, max_processes: int | None) -> None:
+        """Runs in the forked child: isolate, limit, drop privileges. The worker already set
+        the environment, the working directory's path and the standard streams' objects."""
+        os.setsid()
+        for sig, handler in self.program_signals.items():
+            signal.signal(sig, handler)
+        os.dup2(stdin_fd, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        os.closerange(3, result_fd)
+        os.closerange(result_fd + 1, 65536)
+        os.chdir(self.workdir)
+        memory = job["memory_mb"] * 1024 * 1024
+        cpu = _cpu_limit(job)
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (self.file_size, self.file_size))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if self.uid is not None:
+            os.setgroups([])
+            os.setgid(self.gid)
+            os.setuid(self.uid)
+        # After the uid change, which clears it: the program dies with the worker.
+        self.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if max_processes is not None:
+            resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
 
     def _supervise(self, pid: int, job: dict, first_test: int, secret: bytes,
                    result_fd: int, out_fd: int, err_fd: int) -> dict:
         pidfd = os.pidfd_open(pid)
-        selector = selectors.DefaultSelector()
+        poller = select.poll()
+        for fd in (pidfd, result_fd, out_fd, err_fd):
+            poller.register(fd, select.POLLIN)
         buffers = {result_fd: bytearray(), out_fd: bytearray(), err_fd: bytearray()}
-        for fd in buffers:
-            os.set_blocking(fd, False)
-            selector.register(fd, selectors.EVENT_READ)
-        selector.register(pidfd, selectors.EVENT_READ)
+        phases = _PhaseClock(job, first_test)
         events: list[dict] = []
-        phase, deadline, killed_by_us = None, time.monotonic() + STARTUP_GRACE_S, False
-        exited = False
-        while not exited or len(selector.get_map()) > 1:
-            timeout = max(0.0, deadline - time.monotonic()) if not exited else 0.05
-            ready = selector.select(timeout)
+        killed_by_us, wait_status, cpu_s, leftovers = False, None, 0.0, 0
+        open_pipes = set(buffers)
+        while open_pipes or wait_status is None:
+            ready = poller.poll(max(0.0, phases.deadline - time.monotonic()) * 1000)
             if not ready:
-                if exited:
-                    break  # pipes held open by nobody we know of; drain done
+                if wait_status is not None:
+                    break  # a pipe some process outside the job's tree holds open
                 killed_by_us = True
                 _kill_group(pid)
-                deadline = time.monotonic() + 5.0
+                phases.deadline = time.monotonic() + STARTUP_GRACE_S
                 continue
-            for key, _ in ready:
-                fd = key.fd
+            for fd, _ in ready:
                 if fd == pidfd:
-                    selector.unregister(pidfd)
-                    exited = True
-                    self.kill_leftovers_of_job(pid)
+                    poller.unregister(pidfd)
+                    os.close(pidfd)
+                    _, wait_status, usage = os.wait4(pid, 0)
+                    cpu_s = usage.ru_utime + usage.ru_stime
+                    leftovers = self._kill_descendants()
+                    phases.deadline = time.monotonic() + DRAIN_S
                     continue
-                chunk = _read_some(fd)
-                if chunk is None:
-                    continue
+                chunk = os.read(fd, 65536)
                 if not chunk:
-                    selector.unregister(fd)
-                    continue
-                if fd == result_fd:
+                    poller.unregister(fd)
+                    open_pipes.discard(fd)
+                elif fd == result_fd:
                     buffers[fd] += chunk
                     for event in _parse_reports(buffers[fd], secret):
                         events.append(event)
-                        phase = event["phase"]
-                        if event["event"] == "begin":
-                            limit = (job["program_timeout_s"] if phase == PROGRAM
-                                     else job["tests"][phase]["timeout_s"])
-                            deadline = time.monotonic() + limit + PHASE_GRACE_S
-                        else:
-                            deadline = time.monotonic() + STARTUP_GRACE_S
+                        if wait_status is None:
+                            phases.on_event(event)
                 elif len(buffers[fd]) < OUTPUT_LIMIT:
                     buffers[fd] += chunk[: OUTPUT_LIMIT - len(buffers[fd])]
-        selector.close()
-        _, wait_status = os.waitpid(pid, 0)
-        os.close(pidfd)
-        leftovers = self.kill_leftovers()
-        for fd in buffers:
-            os.close(fd)
-        return _summarize(job, first_test, events, wait_status, killed_by_us, leftovers,
+        crash = _crash_result(wait_status, killed_by_us, cpu_s >= _cpu_limit(job))
+        return _summarize(job, first_test, events, wait_status, crash, leftovers,
                           buffers[out_fd], buffers[err_fd])
 
-    def kill_leftovers_of_job(self, pid: int) -> None:
-        _kill_group(pid)
-        self._reap_others(pid)
 
-    def _reap_others(self, keep: int) -> None:
-        for child in self._children():
-            if child != keep:
-                try:
-                    os.kill(child, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+class _PhaseClock:
+    """The wall-clock deadline of whatever phase the child is in, from its reports: the
+    program starts at the "start" report, and each test right after the previous phase's end."""
+
+    def __init__(self, job: dict, first_test: int):
+        self.job = job
+        self.first_test = first_test
+        self.deadline = time.monotonic() + STARTUP_GRACE_S + job["program_timeout_s"]
+
+    def on_event(self, event: dict) -> None:
+        if event["event"] == "start":
+            limit = self.job["program_timeout_s"]
+        else:
+            following = self.first_test if event["phase"] == PROGRAM else event["phase"] + 1
+            tests = self.job["tests"]
+            limit = tests[following]["timeout_s"] if following < len(tests) else STARTUP_GRACE_S
+        self.deadline = time.monotonic() + limit + PHASE_GRACE_S
+
+
+def _memory_file(text: str) -> int:
+    """A file descriptor reading text from its start, backed by memory only."""
+    fd = os.memfd_create("stdin")
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _empty_folder(folder: str) -> None:
+    """Remove everything in folder, even subfolders a program made unreadable."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    _remove_tree(entry.path)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def _remove_tree(path: str) -> None:
+    try:
+        os.rmdir(path)  # the common case: the program left its folder empty
+        return
+    except OSError:
+        pass
+    os.chmod(path, 0o700)
+    for root, dirs, _ in os.walk(path):
+        for name in dirs:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), 0o700)
+    shutil.rmtree(path)
+
+
+def _children_of(pid: int) -> list[int]:
+    children: list[int] = []
+    try:
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{thread}/children") as f:
+                children += [int(child) for child in f.read().split()]
+    except OSError:  # the process is gone
+        pass
+    return children
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _reap_exited() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _kill_group(pid: int) -> None:
@@ -423,16 +610,6 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _read_some(fd: int) -> bytes | None:
-    """Bytes from fd; b"" at end of file; None when nothing is ready."""
-    try:
-        return os.read(fd, 65536)
-    except BlockingIOError:
-        return None
-    except OSError:
-        return b""
 
 
 def _parse_reports(buffer: bytearray, secret: bytes) -> list[dict]:
@@ -454,12 +631,11 @@ def _parse_reports(buffer: bytearray, secret: bytes) -> list[dict]:
 
 
 def _summarize(job: dict, first_test: int, events: list[dict], wait_status: int,
-               killed_by_us: bool, leftovers: int, stdout: bytes, stderr: bytes) -> dict:
+               crash: dict, leftovers: int, stdout: bytes, stderr: bytes) -> dict:
     """Turn the child's reports and its exit into the program status and test results."""
     ended = {e["phase"]: _strip(e) for e in events if e["event"] == "end"}
-    begun = [e["phase"] for e in events if e["event"] == "begin"]
-    crash = _crash_result(wait_status, killed_by_us)
-    if not begun and _exit_code(wait_status) == 70:
+    started = any(e["event"] == "start" for e in events)
+    if not started and _exit_code(wait_status) == CHILD_FAILED:
         crash = {**crash, "status": "sandbox_error", "exception_type": "WorkerChildFailed",
                  "message": stderr.decode(errors="replace")[-MESSAGE_LIMIT:]}
     program = ended.get(PROGRAM, crash)
@@ -483,19 +659,20 @@ def _exit_code(wait_status: int) -> int:
     return os.WEXITSTATUS(wait_status)
 
 
-def _crash_result(wait_status: int, killed_by_us: bool) -> dict:
+def _crash_result(wait_status: int, killed_by_us: bool, used_all_cpu: bool) -> dict:
     if killed_by_us:
         return {"status": "timeout", "exception_type": "Timeout",
                 "message": "wall-clock limit exceeded; killed", "time_s": 0.0}
     if os.WIFSIGNALED(wait_status):
         sig = os.WTERMSIG(wait_status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        if sig == signal.SIGXCPU:
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and used_all_cpu):
             return {"status": "timeout", "exception_type": "CPUTimeLimit",
                     "message": "CPU time limit exceeded", "time_s": 0.0}
         if sig == signal.SIGKILL:
             return {"status": "out_of_memory", "exception_type": "Killed",
-                    "message": "killed by SIGKILL (out-of-memory killer)", "time_s": 0.0}
+                    "message": "killed by SIGKILL (the out-of-memory killer, or the program "
+                               "itself)", "time_s": 0.0}
         return {"status": "error", "exception_type": "Signal",
                 "message": f"killed by signal {name}", "time_s": 0.0}
     return {"status": "error", "exception_type": "EarlyExit",
@@ -503,16 +680,39 @@ def _crash_result(wait_status: int, killed_by_us: bool) -> dict:
             "time_s": 0.0}
 
 
+def _process_ids() -> set[int]:
+    return {int(entry) for entry in os.listdir("/proc") if entry.isdigit()}
+
+
 def _processes_of(uid: int) -> int:
     count = 0
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    count += 1
-            except OSError:
-                pass
+    for pid in _process_ids():
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += 1
+        except OSError:
+            pass
     return count
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _take_protocol_streams():
+    """Move the message streams off fds 0 and 1, which become the children's stdin and
+    stdout: then the standard stream objects made here serve every child as they are."""
+    jobs = os.fdopen(os.dup(0), "rb")
+    outcomes = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
+    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
+    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="backslashreplace",
+                      closefd=False)
+    return jobs, outcomes
 
 
 def main(argv: list[str]) -> int:
@@ -529,19 +729,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--file-size-mb", type=int, default=64)
     parser.add_argument("--scratch", help="folder for per-job temporary directories")
     args = parser.parse_args(argv)
+    if os.getpid() == 1:
+        # As a container's init, only signals with a handler reach it from inside; dropping
+        # Python's SIGINT handler leaves programs no signal that stops the worker.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    else:
+        # Stopped from outside: still kill the job's processes and remove the scratch folder.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    jobs, outcomes = _take_protocol_streams()
     worker = Worker(args.uid, args.gid, args.max_processes, args.file_size_mb, args.scratch)
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing but messages may reach the wire
-    write_message(stdout, {"ready": True, "pid": os.getpid()})
+    write_message(outcomes, {"ready": True, "pid": os.getpid()})
     try:
-        while (job := read_message(stdin)) is not None:
+        while (job := read_message(jobs)) is not None:
             try:
                 outcome = worker.run(job)
             except Exception as exc:  # noqa: BLE001 - report, keep serving
                 outcome = {"job_id": job.get("id"), "status": "sandbox_error",
                            "exception_type": type(exc).__name__, "message": str(exc),
                            "tests": [], "stdout": "", "stderr": traceback.format_exc()}
-            write_message(stdout, outcome)
+            write_message(outcomes, outcome)
     finally:
         worker.close()
     return 0
