@@ -292,6 +292,8 @@ def tasks_show(
     if match is None:
         raise HarnessError(f"task {task_name!r} has no problem {wanted!r} "
                            f"(ids look like {problems[0].id!r})")
+    with open_sandbox_from_cli("local", 1) as box:  # tests may need the reference's outputs
+        task.prepare([match], box)
     job = task.build_job(match, task.canonical_program(match) or "", "show")
     print(f"# {match.id}  (entry point: {match.entry_point})\n")
     print("## prompt\n" + match.prompt)

@@ -6,6 +6,10 @@ from harness.errors import HarnessError
 
 TASKS = {
     "humaneval": "tasks.humaneval:HumanEval",
+    "humaneval_plus": "tasks.humaneval_plus:HumanEvalPlus",
+    "mbpp": "tasks.mbpp:Mbpp",
+    "mbpp_sanitized": "tasks.mbpp:MbppSanitized",
+    "mbpp_plus": "tasks.mbpp_plus:MbppPlus",
     "codehalu": "tasks.codehalu:CodeHalu",
     "cogex": "tasks.cogex:Cogex",
     "emulate_humaneval": "tasks.emulate:EmulateHumanEval",

@@ -55,3 +55,24 @@ def require_fields(record: dict, names: tuple[str, ...], where: str) -> None:
     missing = [n for n in names if n not in record]
     if missing:
         raise HarnessError(f"{where}: missing field(s) {', '.join(missing)}")
+
+
+def load_task_records(task, hub_dataset: str, split: str = "test", config: str | None = None,
+                      offline_hint: str = "") -> tuple[list[dict], str]:
+    """The records a task reads from its --data-path (a file, or hf:NAME), by default from
+    the Hugging Face dataset `hub_dataset`; also where they came from, for error messages."""
+    source = task.data_path or HF_PREFIX + hub_dataset
+    if source.startswith(HF_PREFIX):
+        try:
+            dataset = load_hf(source[len(HF_PREFIX):], split=split, config=config)
+        except HarnessError as exc:
+            if task.data_path:
+                raise
+            raise HarnessError(f"{exc}\nTask {task.name!r} reads {hub_dataset} from the Hugging Face "
+                               f"Hub unless given --data-path FILE{offline_hint}.") from exc
+        task.record_dataset(dataset)
+        return [dict(row) for row in dataset], source
+    path = Path(source)
+    if not path.is_file():
+        raise HarnessError(f"{path}: data file not found")
+    return read_records(task.record_file(path)), str(path)

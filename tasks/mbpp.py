@@ -1,0 +1,125 @@
+"""MBPP (Austin et al., 2021): crowd-sourced Python problems, each a one-sentence task and
+three asserts.
+
+`mbpp` is the full set of 974 with its splits by task id (prompt 1-10, test 11-510,
+validation 511-600, train 601-974); it evaluates the test split (500) unless --split says
+otherwise. `mbpp_sanitized` is the 427 hand-checked problems, all splits by default (the set
+EvalPlus's MBPP+ was drawn from). Sources: --data-path mbpp.jsonl / sanitized-mbpp.json of
+google-research/mbpp, or hf:NAME; by default the Hugging Face dataset
+google-research-datasets/mbpp (configs "full" and "sanitized").
+
+The prompt is the one EvalPlus and the BigCode harness use: a docstring with the task and
+its first assert, which a completion model follows with the function. The
+`challenge_test_list` asserts are not run, as in the paper's results.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from harness.errors import HarnessError
+from harness.extract import parse
+from sandbox.jobs import Job, TestCase
+from tasks.base import BaseTask, Problem
+from tasks.data import load_task_records, require_fields
+
+HF_DATASET = "google-research-datasets/mbpp"
+ALL_HF_SPLITS = "train+validation+test+prompt"
+SPLITS = {"prompt": range(1, 11), "test": range(11, 511), "validation": range(511, 601),
+          "train": range(601, 975), "all": range(1, 975)}
+# A completion model writes the function after the prompt's docstring; these end it where a
+# model goes on to tests, examples, another docstring or markdown.
+STOP_SEQUENCES = ("\nassert ", '\n"""', "\nprint(", "\nif __name__", "\n```")
+
+
+def docstring_prompt(text: str, first_test: str) -> str:
+    return f'"""\n{text.strip()}\n{first_test.strip()}\n"""\n'
+
+
+def chat_instruction(problem: Problem) -> str:
+    task = problem.prompt.strip().removeprefix('"""').removesuffix('"""').strip()
+    return ("Solve the Python task below; its last line is a test your code must pass. Answer "
+            f"with the whole function `{problem.entry_point}`, including its imports, in one "
+            f"```python code block.\n\n{task}")
+
+
+def entry_point_of(code: str, tests: list[str]) -> str | None:
+    """The function the tests call among those the reference code defines."""
+    tree = parse(code)
+    if tree is None:
+        defined = re.findall(r"^def\s+(\w+)", code, re.MULTILINE)
+    else:
+        defined = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+    for test in tests:
+        for name in re.findall(r"\b(\w+)\s*\(", test):
+            if name in defined:
+                return name
+    return defined[-1] if defined else None
+
+
+def task_number(task_id) -> int:
+    return int(str(task_id).rsplit("/", 1)[-1])
+
+
+@dataclass
+class Mbpp(BaseTask):
+    name = "mbpp"
+    stop_sequences = STOP_SEQUENCES
+    hf_config: ClassVar[str] = "full"
+    text_field: ClassVar[str] = "text"
+    offline_hint: ClassVar[str] = " (mbpp.jsonl of google-research/mbpp)"
+
+    split: str = "test"
+    timeout_s: float = 3.0
+
+    def load(self) -> list[Problem]:
+        if self.split not in SPLITS:
+            raise HarnessError(f"task {self.name!r} has no split {self.split!r}; "
+                               f"choose one of {', '.join(SPLITS)}")
+        records, where = load_task_records(self, HF_DATASET, split=ALL_HF_SPLITS,
+                                           config=self.hf_config, offline_hint=self.offline_hint)
+        problems = []
+        for index, record in enumerate(records):
+            require_fields(record, ("task_id", self.text_field, "code", "test_list"),
+                           f"{where} record {index + 1}")
+            if task_number(record["task_id"]) in SPLITS[self.split]:
+                problems.append(self.problem(record))
+        return sorted(problems, key=lambda p: task_number(p.id))
+
+    def problem(self, record: dict) -> Problem:
+        tests = list(record["test_list"])
+        return Problem(
+            id=f"Mbpp/{record['task_id']}",
+            prompt=docstring_prompt(record[self.text_field], tests[0]),
+            entry_point=entry_point_of(record["code"], tests),
+            canonical_solution=record["code"],
+            meta={"tests": tests, "setup": self.test_setup(record)},
+        )
+
+    def test_setup(self, record: dict) -> str:
+        return record.get("test_setup_code") or ""
+
+    def chat_instruction(self, problem: Problem) -> str:
+        return chat_instruction(problem)
+
+    def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
+        setup = problem.meta["setup"]
+        tests = [TestCase(f"test {i + 1}", f"{setup}\n{test}\n", timeout_s=self.timeout_s)
+                 for i, test in enumerate(problem.meta["tests"])]
+        return Job(job_id, program, tests)
+
+
+@dataclass
+class MbppSanitized(Mbpp):
+    name = "mbpp_sanitized"
+    hf_config = "sanitized"
+    text_field = "prompt"
+    offline_hint = " (sanitized-mbpp.json of google-research/mbpp)"
+
+    split: str = "all"
+
+    def test_setup(self, record: dict) -> str:
+        return "\n".join(record.get("test_imports") or [])
