@@ -23,25 +23,19 @@ expected outputs with `prompt + canonical_solution`.
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
 from harness.errors import HarnessError
-from harness.progress import progress_bar
 from sandbox.jobs import Job, Outcome, Status, TestCase
 from tasks import evalplus_check
-from tasks.base import BaseTask, Judgement, Problem
+from tasks.base import Judgement, Problem
+from tasks.groundtruth import REFERENCE_TIMEOUT_S, ReferenceTimedTask
 
 BASE, PLUS = "base", "plus"
-GROUND_TRUTH_VERSION = 1  # change when the way expected outputs are computed changes
 INPUTS_PER_TEST = 100
-REFERENCE_TIMEOUT_S = 60.0
 MEMORY_MB = 4096  # EvalPlus's limit
 # Some expected outputs are integers with more digits than Python 3.11 converts by default.
 PRELUDE = "import sys\nif hasattr(sys, 'set_int_max_str_digits'):\n    sys.set_int_max_str_digits(0)\n"
@@ -53,27 +47,18 @@ def check_source() -> str:
 
 
 @dataclass
-class EvalPlusTask(BaseTask):
+class EvalPlusTask(ReferenceTimedTask):
     groups = (BASE, PLUS)
     dataset: ClassVar[str] = ""  # "humaneval" or "mbpp": which of EvalPlus's special oracles apply
-    known_bad: ClassVar[dict[str, str]] = {}
 
-    timeout_floor_s: float = 1.0
+    timeout_floor_s: float = 1.0  # EvalPlus's defaults: 1 s, 4x
     timeout_factor: float = 4.0
 
     def __post_init__(self):
         super().__post_init__()
-        self._fingerprint = ""
-        self._truth: dict[str, dict] = {}
-        self._truth_errors: dict[str, str] = {}
         self._tests: dict[str, list[TestCase]] = {}  # built once per problem, shared by its samples
 
     # ---------------------------------------------------------------- loading
-
-    def fingerprint(self, records: list[dict]) -> None:
-        """Remember the hash of the loaded data: it keys the cache of expected outputs."""
-        text = json.dumps([GROUND_TRUTH_VERSION, records], sort_keys=True, default=repr)
-        self._fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @staticmethod
     def release_problem(record: dict, inputs: dict[str, list]) -> Problem:
@@ -94,86 +79,45 @@ class EvalPlusTask(BaseTask):
 
     # ---------------------------------------------------------------- ground truth
 
-    def cache_file(self) -> Path:
-        from harness.models import cache_dir
+    def tests(self, problem: Problem) -> list[TestCase]:
+        """The test programs of a Hugging Face row (differential tests are built from the
+        expected outputs instead)."""
+        return [TestCase(name, code, group) for group, name, code in merged_tests(problem)]
 
-        return cache_dir() / "groundtruth" / f"{self.name}-{self._fingerprint}.json"
-
-    def prepare(self, problems: list[Problem], sandbox) -> None:
-        """Expected outputs and reference runtimes of every problem, from the cache or by
-        running the reference solutions."""
-        cached = self._read_cache()
-        self._truth.update({p.id: cached[p.id] for p in problems if p.id in cached})
-        todo = [p for p in problems if p.id not in self._truth]
-        if not todo:
-            return
-        by_id = {p.id: p for p in todo}
-        jobs = [self._reference_job(p) for p in todo]
-        with progress_bar("computing expected outputs", len(jobs)) as advance:
-            for outcome in sandbox.run(jobs):
-                problem = by_id[outcome.job_id]
-                self._tests.pop(problem.id, None)
-                try:
-                    self._truth[problem.id] = self._read_reference_outcome(problem, outcome)
-                    self._truth_errors.pop(problem.id, None)
-                except HarnessError as exc:
-                    self._truth_errors[problem.id] = str(exc)
-                advance()
-        self._write_cache({pid: self._truth[pid] for pid in by_id if pid in self._truth})
-
-    def _read_cache(self) -> dict:
-        path = self.cache_file()
-        if not path.exists():
-            return {}
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return {}  # a damaged cache is recomputed
-
-    def _write_cache(self, entries: dict) -> None:
-        if not entries:
-            return
-        path = self.cache_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        merged = {**self._read_cache(), **entries}
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as f:
-            json.dump(merged, f)
-        os.replace(temporary, path)
-
-    def _reference_job(self, problem: Problem) -> Job:
-        if "tests" in problem.meta:  # merged tests: time each whole test program
-            tests = [TestCase(name, code, group, REFERENCE_TIMEOUT_S)
-                     for group, name, code in merged_tests(problem)]
-        else:
-            tests = [TestCase(f"{group}{span}", reference_code(self.dataset, problem, chunk),
-                              group, REFERENCE_TIMEOUT_S)
-                     for group, span, chunk in input_chunks(problem)]
+    def reference_job(self, problem: Problem) -> Job:
+        if "tests" in problem.meta:
+            job = super().reference_job(problem)
+            return Job(job.id, job.program, job.tests, prelude=PRELUDE,
+                       program_timeout_s=REFERENCE_TIMEOUT_S, memory_mb=MEMORY_MB)
+        tests = [TestCase(f"{group}{span}", reference_code(self.dataset, problem, chunk),
+                          group, REFERENCE_TIMEOUT_S)
+                 for group, span, chunk in input_chunks(problem)]
         return Job(problem.id, self.canonical_program(problem), tests, prelude=PRELUDE,
                    program_timeout_s=REFERENCE_TIMEOUT_S, memory_mb=MEMORY_MB)
 
-    def _read_reference_outcome(self, problem: Problem, outcome: Outcome) -> dict:
+    def read_reference(self, problem: Problem, outcome: Outcome) -> dict:
         failing = next((t for t in outcome.tests if t.status is not Status.PASSED), None)
         if outcome.status is not Status.PASSED or failing is not None:
             source = failing or outcome
             raise HarnessError(f"the reference solution did not run: {source.status.value} "
                                f"{source.exception_type or ''} {source.message or ''}".strip())
         if "tests" in problem.meta:
-            return {"time": {t.name: t.time_s for t in outcome.tests}}
+            return super().read_reference(problem, outcome)
         truth = {BASE: {"expected": [], "time": []}, PLUS: {"expected": [], "time": []}}
         for test in outcome.tests:
             if test.value is None or test.value.startswith("<"):
-                raise HarnessError(f"{problem.id}: outputs of {test.name} could not be read back "
+                raise HarnessError(f"the outputs of {test.name} could not be read back "
                                    f"({test.value or 'none reported'})")
             for text, seconds in ast.literal_eval(test.value):
                 truth[test.group]["expected"].append(text)
                 truth[test.group]["time"].append(seconds)
         return truth
 
-    # ---------------------------------------------------------------- judging
+    def prepare(self, problems: list[Problem], sandbox) -> None:
+        super().prepare(problems, sandbox)
+        self._tests.clear()
 
-    def limit(self, reference_seconds: float) -> float:
-        return max(self.timeout_floor_s, self.timeout_factor * reference_seconds)
+    # ---------------------------------------------------------------- judging
 
     def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
         if problem.id not in self._tests:
@@ -181,19 +125,18 @@ class EvalPlusTask(BaseTask):
         return Job(job_id, program, self._tests[problem.id], prelude=PRELUDE, memory_mb=MEMORY_MB)
 
     def _build_tests(self, problem: Problem) -> list[TestCase]:
-        if problem.id in self._truth_errors:
-            return [TestCase("ground truth", f"raise RuntimeError({self._truth_errors[problem.id]!r})")]
-        if problem.id not in self._truth:
+        if problem.id in self._reference_errors:
+            error = f"no ground truth: {self._reference_errors[problem.id]}"
+            return [TestCase("ground truth", f"raise RuntimeError({error!r})")]
+        if problem.id not in self._reference:
             raise HarnessError(f"{self.name}: expected outputs of {problem.id} are not computed; "
                                "prepare(problems, sandbox) must run first")
         if "tests" in problem.meta:
-            times = self._truth[problem.id]["time"]
-            return [TestCase(name, code, group, self.limit(times[name]))
-                    for group, name, code in merged_tests(problem)]
+            return self.timed_tests(problem)
         return self._differential_tests(problem)
 
     def _differential_tests(self, problem: Problem) -> list[TestCase]:
-        truth = self._truth[problem.id]
+        truth = self._reference[problem.id]
         tests = []
         for group, span, chunk in input_chunks(problem):
             expected = truth[group]["expected"][span.start:span.stop]
@@ -216,9 +159,6 @@ class EvalPlusTask(BaseTask):
         index = int(failing.value)
         return {"failed_group": failing.group, "failed_input_index": index,
                 "failed_input": evalplus_check.shorten(problem.meta["inputs"][failing.group][index])}
-
-    def canonical_program(self, problem: Problem) -> str | None:
-        return problem.canonical_solution
 
 
 class Span:

@@ -28,7 +28,7 @@ class HumanEvalPlus(EvalPlusTask):
     def load(self) -> list[Problem]:
         records, where = load_task_records(
             self, HF_DATASET, offline_hint=" (the EvalPlus release HumanEvalPlus-v0.1.10.jsonl.gz)")
-        self.fingerprint(records)
+        self.remember_data(records)
         if records and "base_input" not in records[0]:
             return self._merged_problems(records, where)
         problems = []

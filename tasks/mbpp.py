@@ -23,8 +23,9 @@ from typing import ClassVar
 from harness.errors import HarnessError
 from harness.extract import parse
 from sandbox.jobs import Job, TestCase
-from tasks.base import BaseTask, Problem
+from tasks.base import Problem
 from tasks.data import load_task_records, require_fields
+from tasks.groundtruth import ReferenceTimedTask
 
 HF_DATASET = "google-research-datasets/mbpp"
 ALL_HF_SPLITS = "train+validation+test+prompt"
@@ -65,7 +66,10 @@ def task_number(task_id) -> int:
 
 
 @dataclass
-class Mbpp(BaseTask):
+class Mbpp(ReferenceTimedTask):
+    """A test's time limit is max(3 s, 4 x the reference's time): some references take
+    seconds (Mbpp/123)."""
+
     name = "mbpp"
     stop_sequences = STOP_SEQUENCES
     hf_config: ClassVar[str] = "full"
@@ -73,7 +77,6 @@ class Mbpp(BaseTask):
     offline_hint: ClassVar[str] = " (mbpp.jsonl of google-research/mbpp)"
 
     split: str = "test"
-    timeout_s: float = 3.0
 
     def load(self) -> list[Problem]:
         if self.split not in SPLITS:
@@ -81,6 +84,7 @@ class Mbpp(BaseTask):
                                f"choose one of {', '.join(SPLITS)}")
         records, where = load_task_records(self, HF_DATASET, split=ALL_HF_SPLITS,
                                            config=self.hf_config, offline_hint=self.offline_hint)
+        self.remember_data(records)
         problems = []
         for index, record in enumerate(records):
             require_fields(record, ("task_id", self.text_field, "code", "test_list"),
@@ -105,11 +109,12 @@ class Mbpp(BaseTask):
     def chat_instruction(self, problem: Problem) -> str:
         return chat_instruction(problem)
 
-    def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
+    def tests(self, problem: Problem) -> list[TestCase]:
         setup = problem.meta["setup"]
-        tests = [TestCase(f"test {i + 1}", f"{setup}\n{test}\n", timeout_s=self.timeout_s)
-                 for i, test in enumerate(problem.meta["tests"])]
-        return Job(job_id, program, tests)
+        return [TestCase(f"test {i + 1}", f"{setup}\n{test}\n") for i, test in enumerate(problem.meta["tests"])]
+
+    def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
+        return Job(job_id, program, self.timed_tests(problem))
 
 
 @dataclass

@@ -73,7 +73,7 @@ class MbppPlus(EvalPlusTask):
     def load(self) -> list[Problem]:
         records, where = load_task_records(
             self, HF_DATASET, offline_hint=" (the EvalPlus release MbppPlus-v0.2.0.jsonl.gz)")
-        self.fingerprint(records)
+        self.remember_data(records)
         if records and "base_input" not in records[0]:
             return [self._merged_problem(r, f"{where} record {i + 1}") for i, r in enumerate(records)]
         problems = []

@@ -128,3 +128,32 @@ def test_bad_records_name_the_file_and_record(tmp_path):
         create_task("mbpp", data_path=str(bad)).load()
     with pytest.raises(HarnessError, match="data file not found"):
         create_task("mbpp", data_path=str(tmp_path / "missing.jsonl")).load()
+
+
+class TimingSandbox:
+    """Reports every test of every job as passed in `seconds`; counts the jobs it ran."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.jobs = seconds, 0
+
+    def run(self, jobs):
+        from sandbox.jobs import Outcome, Status, TestOutcome
+
+        for job in jobs:
+            self.jobs += 1
+            yield Outcome(job.id, Status.PASSED, [TestOutcome(t.name, t.group, Status.PASSED, time_s=self.seconds)
+                                                  for t in job.tests])
+
+
+def test_time_limits_come_from_the_reference_and_are_cached(mbpp_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("CODEHARNESS_CACHE", str(tmp_path))
+    task = create_task("mbpp", data_path=mbpp_file, timeout_floor_s=2.0, timeout_factor=5.0)
+    problems = task.load()[:2]
+    assert {t.timeout_s for t in task.build_job(problems[0], "", "x").tests} == {2.0}  # before prepare
+    task.prepare(problems, TimingSandbox(seconds=1.5))
+    assert {t.timeout_s for t in task.build_job(problems[0], "", "x").tests} == {7.5}
+    again = TimingSandbox(seconds=0.0)
+    fresh = create_task("mbpp", data_path=mbpp_file)
+    fresh.prepare(fresh.load()[:2], again)
+    assert again.jobs == 0
+    assert {t.timeout_s for t in fresh.build_job(problems[1], "", "x").tests} == {6.0}
