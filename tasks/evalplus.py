@@ -2,10 +2,14 @@
 
 A problem has base inputs (the original benchmark's tests) and plus inputs (EvalPlus's
 extra ones). Expected outputs are not in the data: `prepare` runs the reference solution on
-every input in the sandbox, records repr() of each output and its runtime, and caches both
-on disk keyed by the data's hash. A sample is then judged by differential testing with
-EvalPlus's comparison rules (tasks/evalplus_check.py), each call limited to
+every input in the sandbox and records repr() of each output and its runtime (cached, see
+tasks/groundtruth.py). A sample is then judged by differential testing with EvalPlus's
+comparison rules (tasks/evalplus_check.py), each call limited to
 max(timeout_floor_s, timeout_factor x the reference's time) as in EvalPlus (1 s, 4x).
+Outputs with no literal form, or longer than 10,000 characters (HumanEval/15 returns
+megabytes), are not stored: the test recomputes them with the reference solution, loaded in
+a namespace of its own. Inputs go 100 to a test; a test stops at its first failing input,
+which the execution record names, and a failing test skips the rest of its group.
 
 Groups: "base" passes when every base input passes; "plus", as in EvalPlus's reports,
 when every base and every plus input passes.
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from harness.errors import HarnessError
+from harness.extract import parse
 from sandbox.jobs import Job, Outcome, Status, TestCase
 from tasks import evalplus_check
 from tasks.base import Judgement, Problem
@@ -207,7 +212,7 @@ def check_code(dataset: str, problem: Problem, inputs: list, expected: list[str 
     reference = ""
     if None in expected:
         reference = f"reference=load_reference({problem.canonical_solution!r}, {problem.entry_point!r}), "
-    written = ", ".join("REFERENCE" if e is None else e for e in expected)
+    written = ", ".join("..." if e is None else e for e in expected)
     return (f"{literal_names()}inputs = {inputs!r}\nexpected = [{written}]\nlimits = {limits!r}\n\n"
             f"{check_source()}\n"
             f"check_outputs({problem.entry_point}, {dataset!r}, {problem.entry_point!r}, inputs, expected,"
@@ -216,11 +221,8 @@ def check_code(dataset: str, problem: Problem, inputs: list, expected: list[str 
 
 def has_call(code: str, function: str) -> bool:
     """Whether a test program calls `function` at top level (HF rows differ on this)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return False
-    return any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+    tree = parse(code)
+    return tree is not None and any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
                and isinstance(node.value.func, ast.Name) and node.value.func.id == function
                for node in tree.body)
 

@@ -18,9 +18,9 @@ MBPP_SET_EQUAL = {"similar_elements", "find_char_long", "common_in_nested_lists"
 # MBPP+ problems that return a match object: only whether it is None counts.
 MBPP_NOT_NONE = {"check_str", "text_match_three", "text_starta_endb"}
 LITERAL_TYPES = (type(None), bool, int, float, complex, str, bytes, list, tuple, set, frozenset, dict)
-# Longer outputs are not stored: the test asks the reference solution for them again.
+# Longer outputs are not stored: the test asks the reference solution for them again, which
+# a `...` in a test's list of expected outputs stands for (no output is stored as `...`).
 LONGEST_STORED_OUTPUT = 10_000
-REFERENCE = object()  # in a list of expected outputs: "run the reference on this input"
 
 
 def poly(coefficients, x):
@@ -116,7 +116,7 @@ def check_outputs(function, dataset, entry_point, inputs, expected, limits, atol
     scope = globals()
     for index, (args, wanted, limit) in enumerate(zip(inputs, expected, limits), start=first):
         scope["__result__"] = index
-        if wanted is REFERENCE:
+        if wanted is ...:
             wanted = observed(dataset, entry_point, reference(*copy.deepcopy(args)))
         out = call_within(limit, function, args)
         if not output_matches(dataset, entry_point, args, out, wanted, atol):

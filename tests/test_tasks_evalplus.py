@@ -202,3 +202,17 @@ def test_hugging_face_copies_run_base_and_plus(tmp_path, monkeypatch, humaneval_
                   for o in local_sandbox.run(jobs)}
         assert groups.pop("wrong") == {BASE: "failed", PLUS: "failed"}
         assert all(g == {BASE: "passed", PLUS: "passed"} for g in groups.values()), groups
+
+
+def test_long_outputs_are_recomputed_by_the_reference(humaneval_plus_file, local_sandbox, cache):
+    task = create_task("humaneval_plus", data_path=humaneval_plus_file)
+    prefixes = next(p for p in task.load() if p.id == "HumanEval/14")  # lists of up to ~1000 prefixes
+    task.prepare([prefixes], local_sandbox)
+    job = task.build_job(prefixes, prefixes.canonical_solution, "x")
+    assert any("reference=load_reference(" in t.code for t in job.tests)
+    # wrong only on strings of over 200 characters, whose outputs are the recomputed ones
+    wrong_when_long = prefixes.prompt + ("    return [string[:i] for i in range(1, len(string) + (len(string) <= 200))]\n")
+    verdicts = judge_programs(task, prefixes, {"reference": prefixes.canonical_solution,
+                                               "wrong_when_long": wrong_when_long}, local_sandbox)
+    assert verdicts["reference"][0].groups == {BASE: "passed", PLUS: "passed"}
+    assert verdicts["wrong_when_long"][0].groups == {BASE: "passed", PLUS: "failed"}
