@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.errors import HarnessError
 from tasks.base import Problem
 from tasks.data import load_task_records, require_fields
 from tasks.evalplus import EvalPlusTask, with_check_call
@@ -46,6 +47,9 @@ class HumanEvalPlus(EvalPlusTask):
         problems = []
         for index, record in enumerate(records):
             require_fields(record, HF_FIELDS, f"{where} record {index + 1}")
+            if record["task_id"] not in original_tests:
+                raise HarnessError(f"{where} record {index + 1}: {record['task_id']} is not a HumanEval "
+                                   "problem, so it has no base tests")
             entry_point = record["entry_point"]
             base = f"{original_tests[record['task_id']]}\ncheck({entry_point})\n"
             problems.append(self.merged_problem(
