@@ -21,6 +21,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from harness.errors import HarnessError
 from sandbox.jobs import Job, Outcome, Status
@@ -150,8 +151,17 @@ class DockerSandbox:
         self.owner = owner_token()
         self.pool_id = uuid.uuid4().hex[:12]
         self.pool = WorkerPool(self._start_worker, self.workers)
+        # Starting a container takes about half a second: start the first ones together, now,
+        # while the caller prepares its jobs; the pool would start them one after another.
+        self._starter = ThreadPoolExecutor(max_workers=self.workers)
+        self._started = {slot: self._starter.submit(self._create_worker, slot)
+                         for slot in range(self.workers)}
 
     def _start_worker(self, slot: int) -> DockerWorker:
+        started = self._started.pop(slot, None)
+        return started.result() if started else self._create_worker(slot)
+
+    def _create_worker(self, slot: int) -> DockerWorker:
         from docker.types import LogConfig
 
         uid = FIRST_CONTAINER_UID + slot
@@ -193,6 +203,11 @@ class DockerSandbox:
 
     def close(self) -> None:
         self.pool.close()
+        self._starter.shutdown(cancel_futures=True)
+        while self._started:  # started early, never used
+            _, started = self._started.popitem()
+            if not started.cancelled() and started.exception() is None:
+                started.result().stop()
         for container in _containers(self.client, f"{POOL_LABEL}={self.pool_id}"):
             _remove(container)
 

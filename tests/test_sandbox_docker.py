@@ -41,15 +41,18 @@ def test_verdicts_equal_the_local_sandbox(docker_sandbox, local_sandbox):
         jobs.append(task.build_job(problem, canonical, f"{problem.id}/right"))
         jobs.append(task.build_job(problem, problem.prompt + "    return None\n", f"{problem.id}/wrong"))
     jobs.append(Job("syntax", "def f(:\n", [Case("t", "pass")]))
-    jobs.append(Job("numpy", "import numpy as np\n", [Case("t", "assert np.arange(4).sum() == 6")]))
     jobs.append(Job("raises", "def f(): return {}['x']\n", [Case("t", "f()")]))
     docker = {o.job_id: o.verdict for o in docker_sandbox.run(jobs)}
     local = {o.job_id: o.verdict for o in local_sandbox.run(jobs)}
     assert docker == local
     assert {docker[j.id] for j in jobs if j.id.endswith("/right")} == {Status.PASSED}
     assert Status.PASSED not in {docker[j.id] for j in jobs if j.id.endswith("/wrong")}
-    assert (docker["syntax"], docker["numpy"], docker["raises"]) == (
-        Status.SYNTAX_ERROR, Status.PASSED, Status.ERROR)
+    assert (docker["syntax"], docker["raises"]) == (Status.SYNTAX_ERROR, Status.ERROR)
+
+
+def test_the_image_has_numpy(docker_sandbox):
+    job = Job("numpy", "import numpy as np\n", [Case("t", "assert np.arange(4).sum() == 6")])
+    assert next(iter(docker_sandbox.run([job]))).verdict is Status.PASSED
 
 
 def test_containers_are_locked_down(docker_sandbox):

@@ -10,6 +10,7 @@ and the case's test asserts, from inside, that every attempt failed.
 
 import hashlib
 import os
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.docker import FIRST_CONTAINER_UID, POOL_LABEL, DockerSandbox, connect
+from sandbox.docker import POOL_LABEL, DockerSandbox, connect
 from sandbox.jobs import Job, Status
 from sandbox.jobs import TestCase as Case
 from sandbox.worker import OUTPUT_LIMIT
@@ -28,8 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 HOST_NAME = socket.gethostname()
 IN_PROCESS_FORGERY = (
     "known hole in sandbox/worker.py: tests run in the program's own interpreter after it, so "
-    "a program that patches the worker's functions or the json module, or calls the reporter "
-    "it finds through the frames, still fakes a pass; strict, so a fix shows up here")
+    "a program that calls the reporter it finds through the frames still fakes a pass; "
+    "strict, so a fix shows up here")
 
 
 @dataclass
@@ -202,7 +203,7 @@ for name in dir(worker):
             setattr(worker, name, lambda *args, **kwargs: {"status": "passed", "time_s": 0.0})
         except (AttributeError, TypeError):
             pass
-""", expected=frozenset({Status.FAILED, Status.ERROR}), forges_in_process=True),
+""", expected=frozenset({Status.FAILED, Status.ERROR})),
         Hostile("monkey-patched json encoder", """
 import json
 def f(x): return 0
@@ -212,7 +213,7 @@ def forged(event, *args, **kwargs):
         event = {**event, "status": "passed"}
     return real_dumps(event, *args, **kwargs)
 json.dumps = forged
-""", expected=frozenset({Status.FAILED}), forges_in_process=True),
+""", expected=frozenset({Status.FAILED})),
         Hostile("reports through the harness's own reporter", """
 import os, sys
 def f(x): return 0
@@ -287,7 +288,7 @@ def box():
     with sandbox:
         yield sandbox
     assert pool_containers(sandbox) == []
-    assert sandbox_user_processes() == []
+    assert container_processes_without_container() == []
 
 
 def pool_containers(box) -> list:
@@ -295,19 +296,18 @@ def pool_containers(box) -> list:
                                      filters={"label": f"{POOL_LABEL}={box.pool_id}"})
 
 
-def sandbox_user_processes() -> list[int]:
-    """Host processes running as one of the containers' users (read from their status:
-    the owner of /proc/PID is root for the worker, which is not dumpable)."""
-    pids = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
+def container_processes_without_container() -> list[int]:
+    """Host processes in the cgroup of a container that no longer exists."""
+    live = {c.id for c in connect().containers.list(all=True, sparse=True)}
+    orphans = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            status = Path(f"/proc/{entry}/status").read_text()
+            cgroups = Path(f"/proc/{pid}/cgroup").read_text()
         except OSError:
             continue
-        real_uid = int(status.split("\nUid:")[1].split()[0])
-        if real_uid >= FIRST_CONTAINER_UID:
-            pids.append(int(entry))
-    return pids
+        if set(re.findall(r"/docker/([0-9a-f]{64})", cgroups)) - live:
+            orphans.append(int(pid))
+    return orphans
 
 
 def file_digest(path: str) -> str:
