@@ -31,9 +31,8 @@ SANDBOX_LABEL = "codeharness.sandbox"
 OWNER_LABEL = "codeharness.owner"  # the harness process, for `sandbox cleanup`
 POOL_LABEL = "codeharness.pool"  # one sandbox instance
 FIRST_CONTAINER_UID = 61000  # one user id per worker slot; the local sandbox uses 50000+
-STDERR_KEPT = 16 * 1024
 FRAME_HEADER = 8
-STDOUT_STREAM, STDERR_STREAM = 1, 2
+STDOUT_STREAM = 1
 
 
 class _AttachedStdin:
@@ -49,14 +48,13 @@ class _AttachedStdin:
 
 
 class _AttachedStdout:
-    """The worker's stdout, taken out of the attach stream's frames; stderr is kept, bounded,
-    for error messages."""
+    """The worker's stdout, taken out of the attach stream's frames (its stderr, which only
+    carries the worker's own tracebacks, is dropped)."""
 
     def __init__(self, sock: socket.socket):
         self._sock = sock
         self._frames = bytearray()
         self._stdout = bytearray()
-        self.stderr = bytearray()
 
     def read(self, size: int) -> bytes:
         while len(self._stdout) < size and self._receive():
@@ -82,8 +80,6 @@ class _AttachedStdout:
             del self._frames[:end]
             if stream == STDOUT_STREAM:
                 self._stdout += payload
-            elif stream == STDERR_STREAM:
-                self.stderr = (self.stderr + payload)[-STDERR_KEPT:]
         return True
 
 
