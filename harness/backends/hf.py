@@ -1,0 +1,230 @@
+"""Hugging Face transformers backend: batched `generate` on any causal-LM checkpoint.
+
+All samples of a run are sorted by prompt length and generated in left-padded batches;
+each finished batch is reported at once, so a killed run loses at most one batch.
+
+Sampling is reproducible per (seed, problem, sample index): every sample draws its tokens
+from its own seeded generator, so neither the batch size nor the order of the batches
+changes which random numbers it gets. (Its logits may still differ in the last bits with the
+padding around it, which can flip a draw that sits on a knife's edge.)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+
+import torch
+from transformers import (AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LogitsProcessor,
+                          LogitsProcessorList, StoppingCriteria, StoppingCriteriaList,
+                          TemperatureLogitsWarper, TopPLogitsWarper)
+
+from harness.backends.base import Completion, GenerationRequest, SamplingConfig
+from harness.backends.text import has_chat_template, render_prompt, sample_seed
+from harness.errors import HarnessError
+from harness.extract import truncate_at_stop
+from harness.models import describe_model, resolve_model
+
+DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+
+
+@dataclass
+class _Sample:
+    """One sample to generate, with its prompt already rendered and tokenized."""
+
+    problem_id: str
+    sample_index: int
+    rendered_prompt: str
+    prompt_ids: list[int]
+    stop: list[str]
+
+
+class HFBackend:
+    name = "hf"
+
+    def __init__(self, model: str | None = None, batch_size: int = 8, device: str = "auto",
+                 dtype: str = "auto"):
+        if batch_size < 1:
+            raise HarnessError(f"--batch-size must be at least 1, got {batch_size}")
+        self.model_name = model
+        self.batch_size = batch_size
+        self.device = choose_device(device)
+        self.dtype = choose_dtype(dtype, self.device)
+        self.tokenizer, self.model = load_checkpoint(resolve_model(model), self.device, self.dtype)
+        self.eos_ids = end_token_ids(self.tokenizer, self.model)
+
+    @property
+    def supports_chat(self) -> bool:
+        return has_chat_template(self.tokenizer)
+
+    def describe(self) -> dict:
+        return {
+            "backend": self.name,
+            **describe_model(self.model_name),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.model.device),
+            "batch_size": self.batch_size,
+            "versions": {package: metadata.version(package)
+                         for package in ("torch", "transformers", "accelerate")},
+        }
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig,
+                 on_completion: Callable[[Completion], None]) -> None:
+        check_sampling(sampling)
+        samples = self._samples(requests)
+        samples.sort(key=lambda s: len(s.prompt_ids), reverse=True)  # longest first: an OOM shows early
+        for start in range(0, len(samples), self.batch_size):
+            for completion in self._generate_batch(samples[start:start + self.batch_size], sampling):
+                on_completion(completion)
+
+    def close(self) -> None:
+        self.model = None
+        if self.device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
+    def _samples(self, requests: list[GenerationRequest]) -> list[_Sample]:
+        samples = []
+        for request in requests:
+            rendered = render_prompt(self.tokenizer, request.prompt, self.model_name or "default")
+            # a chat template writes its own special tokens into the text
+            ids = self.tokenizer(rendered, add_special_tokens=not request.prompt.is_chat).input_ids
+            samples += [_Sample(request.problem_id, index, rendered, ids, list(request.prompt.stop))
+                        for index in request.sample_indices]
+        return samples
+
+    def _generate_batch(self, batch: list[_Sample], sampling: SamplingConfig) -> list[Completion]:
+        inputs = self.tokenizer.pad({"input_ids": [s.prompt_ids for s in batch]},
+                                    return_tensors="pt").to(self.model.device)
+        prompt_length = inputs["input_ids"].shape[1]
+        started = time.perf_counter()
+        output = self.model.generate(
+            **inputs,
+            generation_config=GenerationConfig(max_new_tokens=sampling.max_tokens, do_sample=False,
+                                               eos_token_id=sorted(self.eos_ids),
+                                               pad_token_id=self.tokenizer.pad_token_id),
+            logits_processor=self._sampler(batch, sampling),
+            stopping_criteria=self._stopper(batch, prompt_length),
+        )
+        latency = time.perf_counter() - started
+        return [self._completion(sample, generated.tolist(), sampling, latency)
+                for sample, generated in zip(batch, output[:, prompt_length:])]
+
+    def _sampler(self, batch: list[_Sample], sampling: SamplingConfig) -> LogitsProcessorList:
+        if sampling.greedy:
+            return LogitsProcessorList()
+        seeds = [sample_seed(sampling.seed, s.problem_id, s.sample_index) for s in batch]
+        return LogitsProcessorList([SeededSampling(seeds, sampling, self.model.device)])
+
+    def _stopper(self, batch: list[_Sample], prompt_length: int) -> StoppingCriteriaList:
+        if not any(s.stop for s in batch):
+            return StoppingCriteriaList()
+        return StoppingCriteriaList([StopSequences(self.tokenizer, [s.stop for s in batch], prompt_length)])
+
+    def _completion(self, sample: _Sample, generated: list[int], sampling: SamplingConfig,
+                    latency: float) -> Completion:
+        ends = self.eos_ids | {self.tokenizer.pad_token_id}
+        length = next((i for i, token in enumerate(generated) if token in ends), len(generated))
+        text = self.tokenizer.decode(generated[:length], skip_special_tokens=True)
+        text, stopped = truncate_at_stop(text, sample.stop)
+        if stopped:
+            finish, tokens = "stop", length
+        elif length < len(generated):  # the model ended its answer; count its end token
+            finish, tokens = "stop", length + 1
+        else:
+            finish, tokens = "length", length
+        return Completion(sample.problem_id, sample.sample_index, text, finish,
+                          prompt_tokens=len(sample.prompt_ids), completion_tokens=tokens,
+                          latency_s=round(latency, 4), rendered_prompt=sample.rendered_prompt)
+
+
+class SeededSampling(LogitsProcessor):
+    """Draws each row's next token from the row's own generator (after temperature and top-p)
+    and leaves only that token possible, so generate's greedy choice takes it."""
+
+    def __init__(self, seeds: list[int], sampling: SamplingConfig, device):
+        self.warpers = LogitsProcessorList([TemperatureLogitsWarper(sampling.temperature)])
+        if sampling.top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(sampling.top_p))
+        self.generators = [torch.Generator(device).manual_seed(seed) for seed in seeds]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        probabilities = self.warpers(input_ids, scores).softmax(dim=-1)
+        drawn = torch.stack([torch.multinomial(row, 1, generator=generator)
+                             for row, generator in zip(probabilities, self.generators)])
+        return torch.full_like(scores, -float("inf")).scatter_(1, drawn, 0.0)
+
+
+class StopSequences(StoppingCriteria):
+    """Ends a row once its generated text contains one of its stop sequences.
+
+    transformers' own `stop_strings` also match across the end of the prompt, which would
+    end a completion that starts with `def` before it began.
+    """
+
+    def __init__(self, tokenizer, stops: list[list[str]], prompt_length: int):
+        self.tokenizer = tokenizer
+        self.stops = stops
+        self.prompt_length = prompt_length
+        # every token is at least one character, so this many tokens hold any stop sequence
+        self.window = max(len(stop) for row in stops for stop in row) + 1
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        tails = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:][:, -self.window:],
+                                            skip_special_tokens=True)
+        return torch.tensor([any(stop in tail for stop in row) for tail, row in zip(tails, self.stops)],
+                            device=input_ids.device)
+
+
+def choose_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise HarnessError(f"--device {device}: no CUDA device is available")
+    return device
+
+
+def choose_dtype(dtype: str, device: str) -> torch.dtype:
+    if dtype == "auto":
+        if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+            return torch.float16
+        return torch.bfloat16  # on the CPU too: faster than float32 here (AVX-512)
+    if dtype not in DTYPES:
+        raise HarnessError(f"unknown dtype {dtype!r}; choose auto, {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def load_checkpoint(path: str, device: str, dtype: torch.dtype):
+    if not os.path.exists(path) and not HUB_ID.match(path):
+        raise HarnessError(f"model {path!r}: no such checkpoint folder")
+    # "auto" lets accelerate spread a large model over every visible GPU
+    device_map = "auto" if device == "cuda" else device
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, device_map=device_map)
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"model {path!r} could not be loaded: {exc}") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, model.eval()
+
+
+def end_token_ids(tokenizer, model) -> set[int]:
+    """Tokens that end an answer: the model's generation config may list several."""
+    configured = model.generation_config.eos_token_id
+    ids = set(configured if isinstance(configured, list) else [configured])
+    ids.add(tokenizer.eos_token_id)
+    return {i for i in ids if i is not None}
+
+
+def check_sampling(sampling: SamplingConfig) -> None:
+    if sampling.temperature < 0:
+        raise HarnessError(f"--temperature must be 0 (greedy) or more, got {sampling.temperature}")
+    if not 0 < sampling.top_p <= 1:
+        raise HarnessError(f"--top-p must be in (0, 1], got {sampling.top_p}")
+    if sampling.max_tokens < 1:
+        raise HarnessError(f"--max-tokens must be at least 1, got {sampling.max_tokens}")
