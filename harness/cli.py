@@ -105,6 +105,8 @@ def run_command(stages: tuple[str, ...]):
         limit: Annotated[Optional[int], typer.Option(help="Only the first N problems.")] = None,
         data_path: Annotated[Optional[str], typer.Option(help="Local data file, or hf:DATASET for the Hugging Face Hub.")] = None,
         batch_size: Annotated[int, typer.Option(help="Sequences per forward pass (hf backend).")] = 8,
+        device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, or auto: cuda when present (hf backend).")] = "auto",
+        dtype: Annotated[str, typer.Option(help="bfloat16, float16, float32, or auto: bfloat16, float16 on GPUs without it (hf backend).")] = "auto",
         sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
         workers: Annotated[Optional[int], typer.Option(help="Parallel sandbox workers; default: number of cores.")] = None,
         output_dir: Annotated[Path, typer.Option(help="Where run directories go.")] = Path("results"),
@@ -118,7 +120,8 @@ def run_command(stages: tuple[str, ...]):
         if data_path:
             task_options["data_path"] = data_path
         chosen_backend = backend or default_backend()
-        backend_options = {"batch_size": batch_size} if chosen_backend == "hf" else {}
+        backend_options = ({"batch_size": batch_size, "device": device, "dtype": dtype}
+                           if chosen_backend == "hf" else {})
         if chosen_backend == "replay":
             if samples is None:
                 raise HarnessError("--backend replay needs --samples FILE.jsonl")
