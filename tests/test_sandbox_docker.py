@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -20,6 +21,8 @@ from sandbox.jobs import TestCase as Case
 from tasks import create_task
 
 pytestmark = pytest.mark.docker
+
+REPO = Path(__file__).resolve().parents[1]
 
 CONTAINER_ID = "__result__ = open('/proc/self/cgroup').read().split('/docker/')[1][:12]"
 
@@ -136,7 +139,7 @@ def test_a_killed_harness_leaves_no_container(tmp_path):
               "print(box.pool_id, flush=True)\n"
               "input()\n")
     harness = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, text=True, cwd=REPO)
     pool_id = harness.stdout.readline().strip()
     assert len(containers_of(pool_id)) == 2
     harness.send_signal(signal.SIGKILL)
