@@ -4,8 +4,8 @@ Each worker forks one child per job (see sandbox/worker.py). When the harness ru
 programs run as an unprivileged user id (one per worker), so the process limit applies and
 the host's files are protected by permissions. Where bubblewrap is installed, each worker
 lives in private network, process, IPC and mount namespaces whose root filesystem holds only
-what Python needs, read-only (the system's /usr, this Python and its packages, the worker),
-plus a private, size-limited /tmp that the worker empties after every job.
+what Python needs, read-only (the system's /usr, this Python and its packages, the worker
+script), plus a private, size-limited /tmp that the worker empties after every job.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def _bwrap_prefix() -> list[str]:
               "--new-session", "--proc", "/proc", "--dev", "/dev",
               "--size", str(TMPFS_MB * 1024 * 1024), "--tmpfs", "/tmp"]
     prefix += _system_folders()
-    prefix += [arg for folder in _python_folders() for arg in ("--ro-bind", folder, folder)]
+    prefix += _read_only_binds(_python_paths())
     if os.geteuid() == 0:
         prefix += [arg for cap in ROOT_CAPABILITIES for arg in ("--cap-add", cap)]
     else:
@@ -159,13 +159,27 @@ def _system_folders() -> list[str]:
     return args
 
 
-def _python_folders() -> list[str]:
-    """This Python, its packages and the worker script, outside the system folders."""
+def _python_paths() -> list[str]:
+    """This Python, its packages and the worker script, where the system folders lack them."""
     needed = sorted({os.path.realpath(p) for p in
-                     (sys.base_prefix, sys.prefix, sys.exec_prefix, WORKER_SCRIPT.parent)})
+                     (sys.base_prefix, sys.prefix, sys.exec_prefix, WORKER_SCRIPT)})
     kept: list[str] = []
-    for folder in needed:
+    for path in needed:
         covered = [*SYSTEM_FOLDERS, *kept]
-        if not any(folder == c or folder.startswith(c.rstrip("/") + "/") for c in covered):
-            kept.append(folder)
+        if not any(path == c or path.startswith(c.rstrip("/") + "/") for c in covered):
+            kept.append(path)
     return kept
+
+
+def _read_only_binds(paths: list[str]) -> list[str]:
+    """Bind each path, read-only, under folders everyone may traverse (bwrap would make them
+    0700, which would hide the path from the sandbox users)."""
+    args: list[str] = []
+    made: set[Path] = set()
+    for path in paths:
+        for folder in reversed(Path(path).parents[:-1]):  # from the top, without "/"
+            if folder not in made:
+                args += ["--perms", "0755", "--dir", str(folder)]
+                made.add(folder)
+        args += ["--ro-bind", path, path]
+    return args
