@@ -94,7 +94,30 @@ def call_within(limit, function, args):
         signal.setitimer(signal.ITIMER_REAL, max(left, 0.001) if budget else 0)
 
 
+def too_long(value, limit):
+    """Whether repr(value) surely has more than `limit` characters, told without writing it
+    (writing a huge integer takes quadratic time)."""
+    stack, total = [value], 0
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, int):
+            total += item.bit_length() * 0.30103  # its number of digits
+        elif isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+            total += len(item)
+        else:
+            total += 1
+    return total > limit
+
+
 def shorten(value, limit=300):
+    if too_long(value, 100 * limit):
+        return f"<a {type(value).__name__} too long to show>"
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -144,6 +167,7 @@ def reference_outputs(function, dataset, entry_point, inputs):
         out = function(*args)
         elapsed = time.perf_counter() - start
         out = observed(dataset, entry_point, out)
-        text = repr(out) if is_literal(out) else None
+        stored = is_literal(out) and not too_long(out, LONGEST_STORED_OUTPUT)
+        text = repr(out) if stored else None
         results.append((text if text is None or len(text) <= LONGEST_STORED_OUTPUT else None, elapsed))
     return results

@@ -216,3 +216,10 @@ def test_long_outputs_are_recomputed_by_the_reference(humaneval_plus_file, local
                                                "wrong_when_long": wrong_when_long}, local_sandbox)
     assert verdicts["reference"][0].groups == {BASE: "passed", PLUS: "passed"}
     assert verdicts["wrong_when_long"][0].groups == {BASE: "passed", PLUS: "failed"}
+
+
+def test_length_of_huge_outputs_is_told_without_writing_them():
+    assert evalplus_check.too_long(10 ** 200_000, 10_000)
+    assert not evalplus_check.too_long([10 ** 50, "abc", {"k": (1, 2)}], 10_000)
+    assert evalplus_check.too_long(["x" * 6000, "y" * 6000], 10_000)
+    assert evalplus_check.shorten(10 ** 200_000) == "<a int too long to show>"
