@@ -89,7 +89,7 @@ def longest_parsable_prefix(code: str) -> str | None:
 
 def definitions_only(tree: ast.Module, code: str) -> str:
     """Imports, function and class definitions, and the assignments they use, in order."""
-    kept = [node for node in tree.body if isinstance(node, IMPORTS + DEFINITIONS)]
+    kept = [node for node in tree.body if isinstance(node, IMPORTS + DEFINITIONS) or defining_try(node)]
     assignments = [node for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))]
     used = names_loaded(kept)
     while True:
@@ -101,6 +101,15 @@ def definitions_only(tree: ast.Module, code: str) -> str:
         used |= names_loaded(needed)
     kept.sort(key=lambda node: node.lineno)
     return "".join(source_lines(code, node) for node in kept)
+
+
+def defining_try(node: ast.stmt) -> bool:
+    """A top-level try that only imports or defines (`try: import numpy ... except ImportError:`)."""
+    if not isinstance(node, ast.Try):
+        return False
+    bodies = [node.body, node.orelse, node.finalbody] + [h.body for h in node.handlers]
+    allowed = IMPORTS + DEFINITIONS + (ast.Assign, ast.AnnAssign, ast.Pass)
+    return all(isinstance(statement, allowed) for body in bodies for statement in body)
 
 
 def names_loaded(nodes: list[ast.AST]) -> set[str]:

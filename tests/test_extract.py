@@ -133,3 +133,11 @@ def test_indented_block_inside_a_markdown_list_is_dedented():
     indented = "".join("   " + line + "\n" for line in SOLUTION.splitlines())
     answer = f"1. Write the function:\n   ```python\n{indented}   ```\n2. Done."
     assert run(program_from_answer(PROMPT, answer, "below_zero"), "below_zero([-1])") is True
+
+
+def test_import_fallbacks_in_try_are_kept_and_demonstrations_in_try_dropped():
+    answer = ("```python\ntry:\n    from math import prod\nexcept ImportError:\n    prod = None\n\n"
+              "def f(xs):\n    return prod(xs)\n\ntry:\n    print(f([2, 3]))\nexcept Exception:\n    pass\n```")
+    program = program_from_answer("def f(xs):\n    \"\"\"Product.\"\"\"\n", answer, "f")
+    assert "from math import prod" in program and "print" not in program
+    assert run(program, "f([2, 3, 4])") == 24
