@@ -10,7 +10,7 @@ google-research-datasets/mbpp (configs "full" and "sanitized").
 
 The prompt is the one EvalPlus and the BigCode harness use: a docstring with the task and
 its first assert, which a completion model follows with the function. The
-`challenge_test_list` asserts are not run, as in the paper's results.
+`challenge_test_list` asserts are not run (nor are they by the BigCode harness or EvalPlus).
 """
 
 from __future__ import annotations
