@@ -38,6 +38,7 @@ def gen_tests(
     n_tests: NTests = 10, test_temperature: TestTemperature = 0.8, test_top_p: TestTopP = 0.95,
     test_max_tokens: TestMaxTokens = 300, test_prompt: TestPrompt = None,
     tests_per_sample: TestsPerSample = 5, seed: Annotated[int, typer.Option()] = 0,
+    samples: Annotated[Optional[Path], typer.Option(help="Replay the test samples of this file (CodeT's released format) instead of sampling the run's model.")] = None,
     overwrite: Overwrite = False,
 ):
     """Have the run's model write tests for each problem (CodeT style); resumable."""
@@ -45,7 +46,8 @@ def gen_tests(
 
     settings = TestGenerationSettings(n=n_tests, temperature=test_temperature, top_p=test_top_p,
                                       max_tokens=test_max_tokens, seed=seed,
-                                      prompt_style=test_prompt, tests_per_sample=tests_per_sample)
+                                      prompt_style=test_prompt, tests_per_sample=tests_per_sample,
+                                      samples=str(samples.resolve()) if samples else None)
     _generate_tests(run_dir, settings, overwrite)
 
 
@@ -158,18 +160,22 @@ def _generate_tests(run_dir: Path, settings, overwrite: bool) -> None:
     import functools
 
     from harness import pipeline
+    from harness.backends import open_backend
     from harness.cli import open_model
     from harness.rundir import RunDir
     from harness.selection.testgen import generate_tests
 
     run = RunDir(run_dir)
     config, task = pipeline.task_of_run(run)
-    if config.backend == "replay":
-        raise HarnessError(f"{run.path} replays recorded samples; test generation needs a model "
-                           "backend (make the run with --backend hf or vllm)")
+    if settings.samples:
+        open_tests_backend = functools.cache(lambda: open_backend("replay", samples=settings.samples))
+    elif config.backend == "replay":
+        raise HarnessError(f"{run.path} replays recorded solutions; give the tests to replay with "
+                           "--samples, or make the run with a model backend")
+    else:
+        open_tests_backend = functools.cache(lambda: open_model(config))
     problems = pipeline.load_problems(task, config.limit)
-    generate_tests(run, task, problems, settings, functools.cache(lambda: open_model(config)),
-                   overwrite)
+    generate_tests(run, task, problems, settings, open_tests_backend, overwrite)
 
 
 def _build_matrix(run_dir: Path, settings, sandbox: str, workers: int | None,

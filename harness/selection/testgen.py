@@ -45,6 +45,7 @@ class TestGenerationSettings:
     seed: int = 0
     prompt_style: str | None = None  # None: chat for chat models, else completion
     tests_per_sample: int = 5
+    samples: str | None = None  # replay this file's test samples (CodeT's format) instead
 
     def sampling(self) -> SamplingConfig:
         return SamplingConfig(n=self.n, temperature=self.temperature, top_p=self.top_p,
@@ -216,16 +217,24 @@ def test_generations(run: RunDir) -> JsonlLog:
 
 def generate_tests(run: RunDir, task, problems: list[Problem], settings: TestGenerationSettings,
                    open_backend: Callable[[], ModelBackend], overwrite: bool = False) -> None:
-    """Sample every missing test generation, writing each as it arrives."""
+    """Sample every missing test generation, writing each as it arrives.
+
+    open_backend is called again after the sample counts when replaying; like the solution
+    stage, it must return the same backend (functools.cache).
+    """
     claim_section(run, "test_generation", asdict(settings), overwrite)
     log = test_generations(run)
-    missing = {p.id: [i for i in range(settings.n) if (p.id, i) not in log] for p in problems}
+    counts = (open_backend().bind(problems) if settings.samples
+              else {p.id: settings.n for p in problems})
+    run.update_manifest({"test_sample_counts": counts})
+    missing = {p.id: [i for i in range(counts[p.id]) if (p.id, i) not in log] for p in problems}
     todo = sum(len(v) for v in missing.values())
     if todo == 0:
         return
     backend = open_backend()
     try:
-        style = settings.prompt_style or (CHAT if backend.supports_chat else COMPLETION)
+        style = (settings.prompt_style or getattr(backend, "prompt_style", None)
+                 or (CHAT if backend.supports_chat else COMPLETION))
         by_id = {p.id: p for p in problems}
         prompts = {pid: test_prompt(by_id[pid], style) for pid, indices in missing.items() if indices}
         run.update_manifest({"test_prompt_style": style})
@@ -260,15 +269,16 @@ def _record(task, problem: Problem, prompt: Prompt, completion: Completion, styl
 def problem_tests(run: RunDir, problems: list[Problem]) -> dict[str, list[GeneratedTest]]:
     """Each problem's distinct tests over all its samples, in sample order. Refuses while a
     problem still misses samples: the matrix needs the final test set."""
-    settings = run.manifest().get("test_generation")
-    if settings is None:
+    counts = run.manifest().get("test_sample_counts")
+    if counts is None:
         raise HarnessError(f"{run.path}: no generated tests; run `codeharness gen-tests {run.path}` first")
     wanted = {p.id for p in problems}
     samples: dict[str, list[dict]] = {pid: [] for pid in wanted}
     for record in test_generations(run):
         if record["problem_id"] in wanted:
             samples[record["problem_id"]].append(record)
-    incomplete = sorted(pid for pid, records in samples.items() if len(records) < settings["n"])
+    incomplete = sorted(pid for pid, records in samples.items()
+                        if pid not in counts or len(records) < counts[pid])
     if incomplete:
         raise HarnessError(f"{run.path}: test generation is unfinished for {len(incomplete)} "
                            f"problem(s) (first: {incomplete[0]}); rerun `codeharness gen-tests`")
