@@ -89,51 +89,42 @@ def select(
 
 def prefs(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="Folder for the preference datasets.")],
-    task: Annotated[Optional[str], typer.Option(help="Benchmark to sample solutions for.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Checkpoint path or Hugging Face id; default: the embedded model.")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="hf or vllm; default: vllm when installed, else hf.")] = None,
-    n: Annotated[int, typer.Option(help="Solution samples per problem.")] = 10,
-    temperature: Annotated[float, typer.Option()] = 0.8,
-    top_p: Annotated[float, typer.Option()] = 0.95,
-    max_tokens: Annotated[int, typer.Option(help="Most new tokens per solution.")] = 512,
-    seed: Annotated[int, typer.Option()] = 0,
-    prompt: Annotated[Optional[str], typer.Option(help="Prompt style of the solutions.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Only the first N problems.")] = None,
-    data_path: Annotated[Optional[str], typer.Option(help="Local data file, or hf:DATASET.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Sequences per forward pass (hf backend).")] = 8,
+    out: Annotated[Path, typer.Option(help="Folder for the preference datasets (and the run, by default).")],
+    task: Annotated[Optional[str], typer.Option(help="Benchmark to sample a new run for.")] = None,
+    n: Annotated[int, typer.Option(help="Solution samples per problem (with --task).")] = 10,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature of the solutions (with --task).")] = 0.8,
+    run_dir: Annotated[Optional[Path], typer.Option(help="The run: where --task makes it (default: OUT/run), or an existing one.")] = None,
     n_tests: NTests = 10, test_temperature: TestTemperature = 0.8, test_top_p: TestTopP = 0.95,
     test_max_tokens: TestMaxTokens = 300, test_prompt: TestPrompt = None,
     tests_per_sample: TestsPerSample = 5, test_timeout: TestTimeout = 1.0,
-    sandbox: Sandbox = "local", workers: Workers = None,
-    output_dir: Annotated[Path, typer.Option(help="Where run directories go.")] = Path("results"),
-    run_dir: Annotated[Optional[Path], typer.Option(help="The run: an existing one, or where --task makes it (default: derived from the config).")] = None,
-    overwrite: Overwrite = False,
+    sandbox: Sandbox = "local", workers: Workers = None, overwrite: Overwrite = False,
 ):
-    """DSTC preference pairs (DPO and KTO) from the pass matrix of a run: an existing
-    --run-dir, or one sampled first with --task. Extra `--name value` options go to the task."""
+    """DSTC preference pairs (DPO and KTO) from the pass matrix of a run. With --task, the
+    run is sampled first; every other option (--model, --backend, --limit, --data-path,
+    --max-tokens, task options, ...) is `codeharness generate`'s, and all stages resume.
+    With --run-dir alone, the run's tests and matrix are used as made; missing stages are
+    made with the options given."""
     from harness import pipeline
     from harness.prefs import preference_pairs, write_preferences
     from harness.rundir import RunDir
     from harness.selection.matrix import MatrixSettings
     from harness.selection.testgen import TestGenerationSettings
 
-    if task is None and run_dir is None:
-        raise HarnessError("give --task to sample a new run, or --run-dir for an existing one")
     if task is not None:
-        from harness.backends.base import SamplingConfig
-        from harness.cli import run_stages
-
-        sampling = SamplingConfig(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                                  seed=seed)
-        config = _run_config(ctx, task, model, backend, sampling, prompt, limit, data_path, batch_size)
-        run_dir = run_dir or output_dir / config.run_id()
-        run_stages(config, run_dir, overwrite, ("generate",), sandbox, workers)
-    _generate_tests(run_dir, TestGenerationSettings(
-        n=n_tests, temperature=test_temperature, top_p=test_top_p, max_tokens=test_max_tokens,
-        seed=seed, prompt_style=test_prompt, tests_per_sample=tests_per_sample), overwrite)
-    _build_matrix(run_dir, MatrixSettings(test_timeout_s=test_timeout), sandbox, workers, overwrite)
+        run_dir = run_dir or out / "run"
+        _sample_solutions([*ctx.args, "--task", task, "--n", str(n), "--temperature", str(temperature),
+                           "--run-dir", str(run_dir), *(["--overwrite"] if overwrite else [])])
+    elif run_dir is None or ctx.args:
+        raise HarnessError("give --task (and `codeharness generate` options) to sample a new run, "
+                           "or --run-dir for an existing one")
     run = RunDir(run_dir)
+    made = run.manifest()
+    if task is not None or "test_generation" not in made:
+        _generate_tests(run_dir, TestGenerationSettings(
+            n=n_tests, temperature=test_temperature, top_p=test_top_p, max_tokens=test_max_tokens,
+            prompt_style=test_prompt, tests_per_sample=tests_per_sample), overwrite)
+    if task is not None or "matrix" not in made:
+        _build_matrix(run_dir, MatrixSettings(test_timeout_s=test_timeout), sandbox, workers, overwrite)
     config, chosen_task = pipeline.task_of_run(run)
     pairs, statistics = preference_pairs(run, chosen_task, pipeline.load_problems(chosen_task, config.limit))
     write_preferences(out, pairs, statistics)
@@ -143,17 +134,16 @@ def prefs(
 # ------------------------------------------------------------------ stages
 
 
-def _run_config(ctx, task, model, backend, sampling, prompt, limit, data_path, batch_size):
-    from harness.cli import default_backend, parse_task_options
-    from harness.pipeline import RunConfig
+def _sample_solutions(generate_arguments: list[str]) -> None:
+    """`codeharness generate` with these arguments: prefs takes all its options as they are."""
+    import typer.main
 
-    task_options = parse_task_options(ctx.args)
-    if data_path:
-        task_options["data_path"] = data_path
-    chosen_backend = backend or default_backend()
-    return RunConfig(task=task, task_options=task_options, model=model, backend=chosen_backend,
-                     backend_options={"batch_size": batch_size} if chosen_backend == "hf" else {},
-                     sampling=sampling, prompt_style=prompt, limit=limit)
+    from harness.cli import app
+
+    code = typer.main.get_command(app).main(["generate", *generate_arguments],
+                                             prog_name="codeharness", standalone_mode=False)
+    if code:
+        raise typer.Exit(code)
 
 
 def _generate_tests(run_dir: Path, settings, overwrite: bool) -> None:
