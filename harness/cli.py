@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from harness.cogex_cli import app as cogex_app
+from harness.dia_cli import app as dia_app
 from harness.errors import HarnessError
 from harness.sandbox_cli import app as sandbox_app
 
@@ -21,6 +22,7 @@ models_app = typer.Typer(help="Manage model checkpoints.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(models_app, name="models")
 app.add_typer(cogex_app, name="cogex")
+app.add_typer(dia_app, name="dia")
 app.add_typer(sandbox_app, name="sandbox")
 
 TASK_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True}
@@ -150,7 +152,12 @@ def run_stages(config, run_path: Path, overwrite: bool, stages: tuple[str, ...],
     run = RunDir(run_path)
     pipeline.open_run(run, config, overwrite)
     print(f"run directory: {run.path}", file=sys.stderr)
-    pipeline.generate(run, config, task, problems, functools.cache(lambda: open_model(config)))
+    open_backend = functools.cache(lambda: open_model(config))
+    if pipeline.plays_in_rounds(task, config):  # prompts that need earlier verdicts (P3 bootstrap)
+        with open_sandbox_from_cli(sandbox_name, workers) as box:
+            pipeline.generate_in_rounds(run, config, task, problems, open_backend, box)
+    else:
+        pipeline.generate(run, config, task, problems, open_backend)
     if "execute" in stages:
         with open_sandbox_from_cli(sandbox_name, workers) as box:
             pipeline.execute(run, task, problems, box)

@@ -103,17 +103,54 @@ def generate(run: RunDir, config: RunConfig, task, problems: list[Problem],
         run.update_manifest({"model": backend.describe(), "prompt_style": style,
                              "data": task.data_sources()})
         run.update_manifest({"generation_started": manifest_info.now()}, section="timestamps")
-        with progress_bar("generating", todo) as advance:
-            def on_completion(completion: Completion) -> None:
-                problem = by_id[completion.problem_id]
-                record = _generation_record(task, problem, prompts[problem.id], completion, style)
-                log.append(to_dict(record))
-                advance()
-
-            backend.generate(requests, config.sampling, on_completion)
+        _generate_requests(log, task, by_id, requests, backend, config.sampling, style)
     finally:
         backend.close()
     run.update_manifest({"generation_finished": manifest_info.now()}, section="timestamps")
+
+
+def _generate_requests(log, task, by_id: dict[str, Problem], requests: list[GenerationRequest],
+                       backend: ModelBackend, sampling: SamplingConfig, style: str) -> None:
+    prompts = {request.problem_id: request.prompt for request in requests}
+    with progress_bar("generating", sum(len(r.sample_indices) for r in requests)) as advance:
+        def on_completion(completion: Completion) -> None:
+            problem = by_id[completion.problem_id]
+            record = _generation_record(task, problem, prompts[problem.id], completion, style)
+            log.append(to_dict(record))
+            advance()
+
+        backend.generate(requests, sampling, on_completion)
+
+
+def plays_in_rounds(task, config: RunConfig) -> bool:
+    """True for a prompt style whose prompts depend on earlier verdicts (P3's bootstrap)."""
+    return config.prompt_style in getattr(task, "round_styles", ())
+
+
+def generate_in_rounds(run: RunDir, config: RunConfig, task, problems: list[Problem],
+                       open_backend: Callable[[], ModelBackend], sandbox) -> None:
+    """Alternate execution and generation: execute what is pending, let the task plan the
+    next round from the run's records (`task.plan_round`), generate it, and repeat until the
+    task plans nothing. The plan depends on the records alone, so a killed run resumes."""
+    by_id = {p.id: p for p in problems}
+    backend = None
+    try:
+        while True:
+            execute(run, task, problems, sandbox)
+            requests = task.plan_round(problems, [from_dict(Generation, g) for g in run.generations()],
+                                       [from_dict(Execution, e) for e in run.executions()],
+                                       config.sampling)
+            if not requests:
+                return
+            if backend is None:
+                backend = open_backend()
+                run.update_manifest({"model": backend.describe(), "prompt_style": config.prompt_style,
+                                     "data": task.data_sources()})
+            _generate_requests(run.generations(), task, by_id, requests, backend, config.sampling,
+                               config.prompt_style)
+    finally:
+        if backend is not None:
+            backend.close()
 
 
 def _sample_counts(config: RunConfig, problems: list[Problem], open_backend) -> dict[str, int]:
@@ -243,8 +280,15 @@ def check_ground_truth(task, problems: list[Problem], sandbox) -> dict:
     """Run every reference solution; report the failures, split into the task's documented
     known-bad problems and unexpected ones."""
     task.prepare(problems, sandbox)
-    with_reference = {p.id: p for p in problems if task.canonical_program(p)}
-    jobs = [task.build_job(p, task.canonical_program(p), p.id) for p in with_reference.values()]
+    with_reference, jobs = {}, []
+    for problem in problems:
+        # A task may have several reference programs per problem (P3's sol_bodies).
+        programs = (task.reference_programs(problem) if hasattr(task, "reference_programs")
+                    else [task.canonical_program(problem)])
+        for index, program in enumerate(p for p in programs if p):
+            job_id = problem.id if index == 0 else f"{problem.id}#{index}"
+            with_reference[job_id] = problem
+            jobs.append(task.build_job(problem, program, job_id))
     known_bad = getattr(task, "known_bad", {})
     report = {"total": len(jobs), "passed": 0, "known_bad": {}, "unexpected": {}}
     with progress_bar("checking reference solutions", len(jobs)) as advance:

@@ -1,0 +1,216 @@
+"""DIA-Bench: the generator, the loader of the published format, prompting, answer
+extraction, grading (text and tool mode) and the metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from harness import pipeline
+from harness.backends.base import SamplingConfig
+from harness.cli import app
+from harness.errors import HarnessError
+from harness.rundir import RunDir
+from harness.scoring.dia import dia_metrics
+from tasks import dia_templates
+from tasks.dia import SKIP, SYSTEM_PROMPT, Dia, extract_answer, grade_answer
+from tests.fakes import ScriptedBackend
+
+
+@pytest.fixture
+def generated(tmp_path):
+    """A question file written by `codeharness dia generate`."""
+    path = tmp_path / "questions.json"
+    result = CliRunner().invoke(app, ["dia", "generate", "--k", "3", "--seed", "11", "--output", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+# ------------------------------------------------------------------ generator
+
+
+def test_generator_is_deterministic_per_seed():
+    assert dia_templates.generate(2, 5) == dia_templates.generate(2, 5)
+    first, other = dia_templates.generate(1, 5), dia_templates.generate(1, 6)
+    differing = [a for a, b in zip(first["questions"], other["questions"]) if a != b]
+    assert len(differing) == len(dia_templates.TEMPLATES)
+
+
+def test_generator_covers_the_required_areas():
+    templates = dia_templates.TEMPLATES
+    assert len(templates) >= 40
+    assert [t.id for t in templates] == list(range(1, len(templates) + 1))
+    categories = {t.category for t in templates}
+    assert {"Mathematics", "Cryptography", "Computer Science", "Log Analysis", "Web Security"} <= categories
+    names = {t.name for t in templates}
+    assert {"sha256_hash", "base64_decode", "caesar_decrypt", "single_byte_xor", "decimal_to_binary",
+            "popcount", "shortest_path", "busiest_ip", "basic_auth_credentials"} <= names
+
+
+def test_generated_file_is_in_the_published_format(generated):
+    data = json.loads(generated.read_text(encoding="utf-8"))
+    assert data["k"] == 3 and data["instance_count"] == 3 * len(dia_templates.TEMPLATES)
+    record = data["questions"][0]
+    assert set(record["challenge"]) == {"template_id", "instance", "level", "category", "adversarial",
+                                        "description", "instructions"}
+    assert set(record["solution"]) == {"challenge_solution", "solution_explanation"}
+    assert [q["challenge"]["instance"] for q in data["questions"][:3]] == [1, 2, 3]
+    assert record["solution"]["challenge_solution"].startswith("<xml>")
+    assert record["challenge"]["description"].startswith(dia_templates.GENERAL_PROMPT)
+
+
+# ------------------------------------------------------------------ loader
+
+
+def test_loader_reads_a_generated_file(generated):
+    data = json.loads(generated.read_text(encoding="utf-8"))
+    problems = Dia(data_path=str(generated), k=3).load()
+    assert len(problems) == len(data["questions"])
+    first, record = problems[0], data["questions"][0]
+    assert first.id == "1/1"
+    assert first.prompt == f"{record['challenge']['description']}\n{record['challenge']['instructions']}"
+    assert first.meta["solution"] == record["solution"]["challenge_solution"]
+    assert first.meta["category"] == record["challenge"]["category"]
+    # Without a file the task generates the same questions itself.
+    assert [p.prompt for p in Dia(k=3, seed=11).load()] == [p.prompt for p in problems]
+
+
+def test_loader_accepts_the_older_template_key(generated, tmp_path):
+    data = json.loads(generated.read_text(encoding="utf-8"))
+    for record in data["questions"]:
+        record["challenge"]["Q template"] = record["challenge"].pop("template_id")
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(data))
+    assert Dia(data_path=str(old)).load()[4].id == "2/2"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d.pop("questions"), "not a DIA-Bench file"),
+    (lambda d: d["questions"][3]["challenge"].pop("category"), r"question 4: field challenge\.category"),
+    (lambda d: d["questions"][0]["challenge"].update(adversarial="no"), r"question 1: field challenge\.adversarial"),
+    (lambda d: d["questions"][1]["solution"].update(challenge_solution=5), r"question 2: field solution\.challenge_solution"),
+    (lambda d: d["questions"][2].pop("solution"), "question 3: expected 'challenge' and 'solution'"),
+])
+def test_bad_files_name_the_question_and_field(generated, tmp_path, change, message):
+    data = json.loads(generated.read_text(encoding="utf-8"))
+    change(data)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(HarnessError, match=message):
+        Dia(data_path=str(bad)).load()
+
+
+def test_k_must_match_the_file(generated):
+    with pytest.raises(HarnessError, match="--k 5 does not match"):
+        Dia(data_path=str(generated), k=5).load()
+
+
+def test_malformed_json_names_the_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"questions": [\n  {"challenge": ,}\n]}')
+    with pytest.raises(HarnessError, match=r"bad\.json:2: malformed JSON"):
+        Dia(data_path=str(bad)).load()
+
+
+# ------------------------------------------------------------------ prompting and grading
+
+
+def test_prompt_is_the_official_evaluators():
+    problem = Dia(k=1).load()[0]
+    messages = Dia().build_prompt(problem, "chat").messages
+    assert messages == [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": problem.prompt}]
+    assert "```python" in Dia(tools=True).build_prompt(problem, "chat").messages[1]["content"]
+
+
+@pytest.mark.parametrize("response, answer", [
+    ("<xml>42</xml>", "<xml>42</xml>"),
+    ("Sure.\n```xml\n<xml>42</xml>\n```\nDone.", "<xml>42</xml>"),
+    ("``XML <xml>a\nb</xml>``", "<xml>a\nb</xml>"),
+    ("The answer is <xml>42</xml>", "The answer is <xml>42</xml>"),  # no fence: graded whole
+])
+def test_answer_extraction(response, answer):
+    assert extract_answer(response) == answer
+
+
+def test_grading_is_exact_unless_whitespace_is_normalized():
+    assert grade_answer("<xml>42</xml>", "<xml>42</xml>", False) == "correct"
+    assert grade_answer("<xml>42</xml>\n", "<xml>42</xml>", False) == "wrong"
+    assert grade_answer(" <xml>42</xml>\n", "<xml>42</xml>", True) == "correct"
+    assert grade_answer("<xml>a  b</xml>", "<xml>a b</xml>", True) == "correct"
+    assert grade_answer(SKIP, "<xml>42</xml>", False) == "skipped"
+    assert grade_answer("<xml>i-do-not-know</xml>", "<xml>42</xml>", False) == "wrong"
+
+
+def test_tool_mode_runs_the_program_and_grades_its_output(local_sandbox):
+    task = Dia(k=1, tools=True)
+    problem = task.load()[1]
+    solution = problem.meta["solution"]
+    cases = {
+        f"```python\nprint({solution!r})\n```": "correct",  # the trailing newline is dropped
+        f"```python\nprint('<xml>', 1 // 0)\n```": "wrong",
+        f"No program, just {solution}": "wrong",
+        solution: "correct",
+        f"```python\nprint({SKIP!r})\n```": "skipped",
+    }
+    for response, expected in cases.items():
+        program = task.extract_program(problem, response, "chat")
+        job = task.build_job(problem, program, "job")
+        judgement = task.judge(problem, next(iter(local_sandbox.run([job]))))
+        assert judgement.details["verdict"] == expected, response
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def answers(template_id: int, category: str, level: str, verdicts: str) -> list[dict]:
+    names = {"c": "correct", "w": "wrong", "s": "skipped"}
+    return [{"template_id": template_id, "category": category, "level": level, "verdict": names[v]}
+            for v in verdicts]
+
+
+def test_metrics_follow_the_definitions():
+    records = (answers(1, "Math", "easy", "ccccc") + answers(2, "Math", "hard", "ccccw")
+               + answers(3, "Crypto", "easy", "ccsww") + answers(4, "Crypto", "easy", "sssss"))
+    metrics = dia_metrics(records)
+    # RS@5 = (1/5) * sum(c - 2w) = (5 + (4 - 2) + (2 - 4) + 0) / 5
+    assert metrics["reliability_score"] == pytest.approx(1.0)
+    assert metrics["k"] == 5 and metrics["templates"] == 4
+    assert metrics["confidence_index"] == {"count": 1, "percent": 25.0}
+    assert metrics["near_miss"] == {"count": 1, "percent": 25.0}
+    assert metrics["task_success_rate"] == {"1": 1.0, "2": 0.8, "3": 0.4, "4": 0.0}
+    assert (metrics["correct"], metrics["wrong"], metrics["skipped"]) == (11, 3, 6)
+    assert metrics["by_category"]["Math"]["reliability_score"] == pytest.approx(7 / 5)
+    assert metrics["by_category"]["Crypto"]["reliability_score"] == pytest.approx(-2 / 5)
+    assert metrics["by_level"]["easy"]["confidence_index"] == {"count": 1, "percent": pytest.approx(100 / 3)}
+    assert metrics["by_level"]["hard"]["near_miss"]["count"] == 1
+
+
+def test_run_metrics_are_recomputed_from_the_records(tmp_path, local_sandbox):
+    """A scripted model answers right, wrong or skips; scores.json equals the metrics
+    recomputed from executions.jsonl alone."""
+    task = Dia(k=2, seed=4)
+    problems = task.load()
+    by_id = {p.id: p for p in problems}
+
+    def respond(problem_id, index, prompt):
+        template = by_id[problem_id].meta["template_id"]
+        if template % 3 == 0:
+            return SKIP
+        if template % 3 == 1:
+            return f"```xml\n{by_id[problem_id].meta['solution']}\n```"
+        return "<xml>0</xml>"
+
+    config = pipeline.RunConfig(task="dia", task_options={"k": 2, "seed": 4}, backend="scripted",
+                                sampling=SamplingConfig(n=1))
+    run = RunDir(tmp_path / "run")
+    pipeline.open_run(run, config, overwrite=False)
+    pipeline.generate(run, config, task, problems, lambda: ScriptedBackend(respond, supports_chat=True))
+    pipeline.execute(run, task, problems, local_sandbox)
+    scores = pipeline.score(run, task, problems)
+    recomputed = dia_metrics([e["details"] for e in run.executions()])
+    assert scores["dia"] == recomputed
+    thirds = [len([t for t in dia_templates.TEMPLATES if t.id % 3 == r]) for r in (0, 1, 2)]
+    assert (recomputed["skipped"], recomputed["correct"], recomputed["wrong"]) == tuple(2 * n for n in thirds)
+    assert recomputed["reliability_score"] == pytest.approx(thirds[1] - 2 * thirds[2])
