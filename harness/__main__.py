@@ -1,3 +1,5 @@
 from harness.cli import app
 
-app(prog_name="codeharness")
+# vLLM starts its engine processes with `spawn`, which imports this module again in each.
+if __name__ == "__main__":
+    app(prog_name="codeharness")
