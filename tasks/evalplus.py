@@ -7,8 +7,9 @@ tasks/groundtruth.py). A sample is then judged by differential testing with Eval
 comparison rules (tasks/evalplus_check.py), each call limited to
 max(timeout_floor_s, timeout_factor x the reference's time) as in EvalPlus (1 s, 4x).
 Outputs with no literal form, or longer than 10,000 characters (HumanEval/15 returns
-megabytes), are not stored: the test recomputes them with the reference solution, loaded in
-a namespace of its own. Inputs go 100 to a test; a test stops at its first failing input,
+megabytes), are not stored: text is compared by the digest of its repr (equal exactly when
+the text is), anything else is recomputed by the reference solution, loaded in a namespace
+of its own. Inputs go 100 to a test; a test stops at its first failing input,
 which the execution record names, and a failing test skips the rest of its group.
 
 Groups: "base" passes when every base input passes; "plus", as in EvalPlus's reports,
@@ -207,16 +208,18 @@ def reference_code(dataset: str, problem: Problem, inputs: list) -> str:
 def check_code(dataset: str, problem: Problem, inputs: list, expected: list[str | None],
                limits: list[float], first: int) -> str:
     """A differential test: the data first (what `tasks show` prints), then the checker.
-    Outputs not stored are recomputed by the reference solution, loaded into a namespace of
-    its own."""
-    reference = ""
+    Outputs not stored are `...`: compared by digest, or recomputed by the reference
+    solution, loaded into a namespace of its own."""
+    digests = {first + i: e.removeprefix("sha256:") for i, e in enumerate(expected)
+               if e is not None and e.startswith("sha256:")}
+    written = ", ".join("..." if e is None or e.startswith("sha256:") else e for e in expected)
+    extra = f"digests={digests!r}, " if digests else ""
     if None in expected:
-        reference = f"reference=load_reference({problem.canonical_solution!r}, {problem.entry_point!r}), "
-    written = ", ".join("..." if e is None else e for e in expected)
+        extra += f"reference=load_reference({problem.canonical_solution!r}, {problem.entry_point!r}), "
     return (f"{literal_names()}inputs = {inputs!r}\nexpected = [{written}]\nlimits = {limits!r}\n\n"
             f"{check_source()}\n"
             f"check_outputs({problem.entry_point}, {dataset!r}, {problem.entry_point!r}, inputs, expected,"
-            f" limits, {problem.meta['atol']!r}, {first}, {reference})\n")
+            f" limits, {problem.meta['atol']!r}, {first}, {extra})\n")
 
 
 def has_call(code: str, function: str) -> bool:

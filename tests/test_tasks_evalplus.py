@@ -204,18 +204,29 @@ def test_hugging_face_copies_run_base_and_plus(tmp_path, monkeypatch, humaneval_
         assert all(g == {BASE: "passed", PLUS: "passed"} for g in groups.values()), groups
 
 
-def test_long_outputs_are_recomputed_by_the_reference(humaneval_plus_file, local_sandbox, cache):
-    task = create_task("humaneval_plus", data_path=humaneval_plus_file)
-    prefixes = next(p for p in task.load() if p.id == "HumanEval/14")  # lists of up to ~1000 prefixes
-    task.prepare([prefixes], local_sandbox)
-    job = task.build_job(prefixes, prefixes.canonical_solution, "x")
-    assert any("reference=load_reference(" in t.code for t in job.tests)
-    # wrong only on strings of over 200 characters, whose outputs are the recomputed ones
-    wrong_when_long = prefixes.prompt + ("    return [string[:i] for i in range(1, len(string) + (len(string) <= 200))]\n")
-    verdicts = judge_programs(task, prefixes, {"reference": prefixes.canonical_solution,
-                                               "wrong_when_long": wrong_when_long}, local_sandbox)
-    assert verdicts["reference"][0].groups == {BASE: "passed", PLUS: "passed"}
-    assert verdicts["wrong_when_long"][0].groups == {BASE: "passed", PLUS: "failed"}
+def test_long_outputs_are_compared_by_digest_or_recomputed(tmp_path, local_sandbox, cache):
+    """Outputs over 10,000 characters are not stored: text by its digest, others recomputed
+    by the reference. Each wrong program is wrong only on the long (plus) input."""
+    def record(task_id, entry_point, body):
+        return {"task_id": task_id, "prompt": f"def {entry_point}(n):\n    \"\"\"...\"\"\"\n",
+                "entry_point": entry_point, "canonical_solution": body, "base_input": [[3]],
+                "plus_input": [[5000]], "atol": 0, "contract": ""}
+    data = tmp_path / "HumanEvalPlus-tiny.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in [
+        record("HumanEval/0", "halves", "    return [i / 2 for i in range(n)]\n"),
+        record("HumanEval/1", "stripes", "    return 'ab' * n\n")]))
+    task = create_task("humaneval_plus", data_path=str(data))
+    halves, stripes = task.load()
+    task.prepare([halves, stripes], local_sandbox)
+    assert any("reference=load_reference(" in t.code for t in task.build_job(halves, "", "x").tests)
+    assert any("digests=" in t.code for t in task.build_job(stripes, "", "x").tests)
+    wrong = [(halves, "    return [i / 2 for i in range(n)] if n < 100 else [0.5] * n\n"),
+             (stripes, "    return 'ab' * n if n < 100 else 'ba' * n\n")]
+    for problem, body in wrong:
+        verdicts = judge_programs(task, problem, {"reference": problem.canonical_solution,
+                                                  "wrong": problem.prompt + body}, local_sandbox)
+        assert verdicts["reference"][0].groups == {BASE: "passed", PLUS: "passed"}
+        assert verdicts["wrong"][0].groups == {BASE: "passed", PLUS: "failed"}
 
 
 def test_length_of_huge_outputs_is_told_without_writing_them():
