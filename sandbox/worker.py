@@ -12,11 +12,13 @@ The secret exists only in the worker's memory: it is not in the child's environm
 arguments or files. So a program that exits early, or writes fake results to any file
 descriptor, can never produce a pass; a test passes only when its own code ran to the end.
 
-Speed: forking is cheap but every memory page a child writes costs a page fault (several
-microseconds in a virtual machine), so the worker does all the work it can once, before
-its first fork: it imports and warms the modules programs use, freezes its objects out of
-the garbage collector's reach, sets the children's environment and standard streams, and
-builds the pristine builtins that tests get back.
+Speed: forking is cheap, but after a fork every memory page a process writes costs it a
+page fault (several microseconds in a virtual machine), the parent as much as the child. So
+the worker does all it can once, before forking: it imports and warms the modules programs
+use, freezes its objects out of the garbage collector's reach, sets the children's
+environment and standard streams, and builds the pristine builtins tests get back. Then it
+never forks again: children come from a template process, a prepared copy of the worker
+that waits for a job, forks its successor, and becomes the job's child.
 
 Standard library only: the same file runs on the host (local sandbox) and inside the
 container image (Docker sandbox), where it may be the container's init process.
@@ -28,10 +30,12 @@ import builtins
 import ctypes
 import gc
 import json
+import marshal
 import os
 import resource
 import secrets
 import select
+import socket
 import shutil
 import signal
 import struct
@@ -53,6 +57,7 @@ PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PROGRAM = -1  # phase index of the program itself; tests are 0..n-1
 CHILD_FAILED = 70  # exit code of a child whose own setup failed before the program started
+CHILD_FDS = 5  # a child's request, stdin, stdout, stderr and report pipe
 PROGRAM_SIGNALS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
 WORKDIR_NAME = "job"  # the per-job folder inside the scratch folder, made anew for each job
 # Imported once here so each forked child has them for free; benchmark programs use them.
@@ -293,6 +298,7 @@ class Worker:
         self.devnull = os.open(os.devnull, os.O_RDONLY)
         self.alone_in_pid_namespace = _process_ids() <= {1, os.getpid()}
         self._prepare_children()
+        self._start_template()
 
     def _prepare_children(self) -> None:
         """Everything every child needs that can be done once, here, before any fork."""
@@ -313,8 +319,81 @@ class Worker:
         gc.freeze()
 
     def close(self) -> None:
+        self._stop_template()
         self._kill_descendants()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # -- the template, where children come from
+
+    def _start_template(self) -> None:
+        """Fork the template (see the module's docstring): the worker writes hundreds of
+        pages per job, which would all fault again after every fork of its own; a template
+        writes few before it forks."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ours.close()
+                self._serve_as_template(theirs)
+            finally:  # never return into the worker's code
+                os._exit(CHILD_FAILED)
+        theirs.close()
+        ours.settimeout(STARTUP_GRACE_S)
+        self.template_socket, self.template_pid = ours, pid
+
+    def _stop_template(self) -> None:
+        self.template_socket.close()  # the waiting template sees the end and exits
+        try:
+            os.waitpid(self.template_pid, 0)
+        except ChildProcessError:
+            pass
+
+    def _serve_as_template(self, jobs: socket.socket) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.closerange(3, jobs.fileno())
+        os.closerange(jobs.fileno() + 1, 65536)
+        while True:
+            message, fds, _, _ = socket.recv_fds(jobs, 1, CHILD_FDS)
+            if not message:  # the worker is gone
+                return
+            successor = os.fork()
+            if successor == 0:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            jobs.send(b"%d %d" % (os.getpid(), successor))
+            jobs.close()
+            self._become_child(*fds)
+
+    def _become_child(self, request_fd: int, stdin_fd: int, out_fd: int, err_fd: int,
+                      result_fd: int) -> None:
+        try:
+            request = marshal.loads(os.pread(request_fd, os.fstat(request_fd).st_size, 0))
+            job = request["job"]
+            self._enter_child(job, stdin_fd, out_fd, err_fd, result_fd, request["max_processes"])
+        except BaseException:  # noqa: BLE001 - must never return into the worker's code
+            traceback.print_exc()
+            os._exit(CHILD_FAILED)
+        self.child_process(job, request["secret"], result_fd, request["first_test"],
+                           set(request["failed_groups"]), self.tests_builtins)
+
+    def _child_from_template(self, fds: list[int]) -> int:
+        """Have the template become a child with these descriptors; return its pid. The
+        child is this worker's: its parent, the previous child, is gone."""
+        for _ in range(2):
+            try:
+                socket.send_fds(self.template_socket, [b"j"], fds)
+                reply = self.template_socket.recv(64)
+            except OSError:
+                reply = b""
+            if reply:
+                child, self.template_pid = (int(pid) for pid in reply.split())
+                return child
+            # Killed: by the sweep after a job in a container or pid namespace, or a program.
+            _signal(self.template_pid, signal.SIGKILL)
+            self._stop_template()
+            self._start_template()
+        raise RuntimeError("the template process does not answer")
 
     # -- processes
 
@@ -328,14 +407,14 @@ class Worker:
         killed: set[int] = set()
         while True:
             _reap_exited()
-            children = self._children()
+            children = [pid for pid in self._children() if pid != self.template_pid]
             if not children:
                 return len(killed)
             if self.alone_in_pid_namespace:
                 # One kill(-1) reaches every process here but init and the worker,
                 # atomically: a fork bomb cannot outpace it.
-                killed |= self._descendants()
-                os.kill(-1, signal.SIGKILL)
+                killed |= self._descendants() - {self.template_pid}
+                os.kill(-1, signal.SIGKILL)  # the template too: the next job starts another
             else:
                 stopped = self._stop_descendants()
                 for pid in stopped:
@@ -351,7 +430,7 @@ class Worker:
         """Stop every descendant; stopped processes cannot fork, so this ends even against a
         fork bomb (the process limit caps how many there can be)."""
         stopped: set[int] = set()
-        while running := self._descendants() - stopped:
+        while running := self._descendants() - stopped - {self.template_pid}:
             for pid in running:
                 _signal(pid, signal.SIGSTOP)
             stopped |= running
@@ -427,22 +506,16 @@ class Worker:
         result_read, result_write = os.pipe()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
-        stdin_fd = _memory_file(job["stdin"]) if job["stdin"] else self.devnull
-        max_processes = self._process_limit()
-        pid = os.fork()
-        if pid == 0:  # the child
-            try:
-                self._enter_child(job, stdin_fd, out_write, err_write, result_write,
-                                  max_processes)
-            except BaseException:  # noqa: BLE001 - must never return into the worker loop
-                traceback.print_exc()
-                os._exit(CHILD_FAILED)
-            self.child_process(job, secret, result_write, first_test, failed_groups,
-                               self.tests_builtins)
-        for fd in (result_write, out_write, err_write):
-            os.close(fd)
-        if stdin_fd != self.devnull:
-            os.close(stdin_fd)
+        stdin_fd = _memory_file(job["stdin"].encode()) if job["stdin"] else os.dup(self.devnull)
+        request_fd = _memory_file(marshal.dumps({  # the quickest to load, for trusted data
+            "job": job, "secret": secret, "first_test": first_test,
+            "failed_groups": sorted(failed_groups), "max_processes": self._process_limit()}))
+        fds = [request_fd, stdin_fd, out_write, err_write, result_write]
+        try:
+            pid = self._child_from_template(fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
         try:
             return self._supervise(pid, job, first_test, secret, result_read, out_read, err_read)
         finally:
@@ -542,10 +615,10 @@ class _PhaseClock:
         self.deadline = time.monotonic() + limit + PHASE_GRACE_S
 
 
-def _memory_file(text: str) -> int:
-    """A file descriptor reading text from its start, backed by memory only."""
-    fd = os.memfd_create("stdin")
-    os.write(fd, text.encode())
+def _memory_file(data: bytes) -> int:
+    """A file descriptor reading data from its start, backed by memory only."""
+    fd = os.memfd_create("job")
+    os.write(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 

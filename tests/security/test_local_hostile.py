@@ -47,30 +47,46 @@ def descendants(pid: int) -> set[int]:
 
 
 def stray_processes(before: set[int]) -> list[str]:
-    """Processes this test started that are neither a bwrap wrapper nor an idle worker."""
+    """Processes this test started other than bwrap wrappers, idle workers, and the one
+    idle template of each worker (a prepared copy that becomes the next job's child)."""
     ours = descendants(os.getpid()) - before
+    workers = {pid for pid in ours if _is_worker(pid) and (_parent(pid) == os.getpid()
+                                                             or _is_bwrap(_parent(pid)))}
+    templates = {pid for pid in ours if _is_worker(pid) and _parent(pid) in workers}
     stray = []
-    for pid in ours:
+    for pid in ours - {pid for pid in ours if _is_bwrap(pid)}:
         try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            status = Path(f"/proc/{pid}/status").read_text()
+            uid = int(Path(f"/proc/{pid}/status").read_text().split("\nUid:")[1].split()[0])
         except OSError:
             continue  # gone meanwhile
-        uid = int(status.split("\nUid:")[1].split()[0])
-        parent = int(status.split("\nPPid:")[1].split()[0])
-        wrapper = _is_bwrap(pid)
-        idle_worker = (b"worker.py" in b" ".join(command) and not descendants(pid)
-                       and (parent == os.getpid() or _is_bwrap(parent)))
-        if uid >= FIRST_SANDBOX_UID or not (wrapper or idle_worker):
-            stray.append(f"{pid} uid {uid}: {b' '.join(command)[:100]!r}")
+        idle = descendants(pid) <= templates if pid in workers else not descendants(pid)
+        if uid >= FIRST_SANDBOX_UID or pid not in workers | templates or not idle:
+            stray.append(f"{pid} uid {uid}: {_command(pid)[:100]!r}")
+    if len(templates) > len(workers):
+        stray.append(f"{len(templates)} templates for {len(workers)} workers")
     return stray
 
 
-def _is_bwrap(pid: int) -> bool:
+def _command(pid: int) -> bytes:
     try:
-        return os.path.basename(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]) == b"bwrap"
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return False
+        return b""
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/status").read_text().split("\nPPid:")[1].split()[0])
+    except OSError:
+        return 0
+
+
+def _is_worker(pid: int) -> bool:
+    return b"worker.py" in _command(pid) and not _is_bwrap(pid)
+
+
+def _is_bwrap(pid: int) -> bool:
+    return os.path.basename(_command(pid).split(b"\0")[0]) == b"bwrap"
 
 
 def digest(path: str) -> str:
