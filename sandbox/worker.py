@@ -58,6 +58,7 @@ PR_SET_CHILD_SUBREAPER = 36
 PROGRAM = -1  # phase index of the program itself; tests are 0..n-1
 CHILD_FAILED = 70  # exit code of a child whose own setup failed before the program started
 CHILD_FDS = 5  # a child's request, stdin, stdout, stderr and report pipe
+# Python's usual handlers, which programs get back from templates (the worker has its own).
 PROGRAM_SIGNALS = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
 WORKDIR_NAME = "job"  # the per-job folder inside the scratch folder, made anew for each job
 # Imported once here so each forked child has them for free; benchmark programs use them.
@@ -307,9 +308,6 @@ class Worker:
                            "TMPDIR": self.workdir, "LANG": "C.UTF-8",
                            "PYTHONIOENCODING": "utf-8"})
         tempfile.tempdir = None  # tempfile must look TMPDIR up again, in the child
-        # Programs get Python's usual handlers back where the worker has its own.
-        self.program_signals = {sig: handler for sig, handler in PROGRAM_SIGNALS.items()
-                                if signal.getsignal(sig) is not handler}
         sealed = _seal()
         self.child_process = sealed["_child_process"]
         signal.signal(signal.SIGALRM, sealed["_on_alarm"])
@@ -349,7 +347,8 @@ class Worker:
             pass
 
     def _serve_as_template(self, jobs: socket.socket) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for number, handler in PROGRAM_SIGNALS.items():  # the worker has its own
+            signal.signal(number, handler)
         os.closerange(3, jobs.fileno())
         os.closerange(jobs.fileno() + 1, 65536)
         while True:
@@ -527,8 +526,6 @@ class Worker:
         """Runs in the forked child: isolate, limit, drop privileges. The worker already set
         the environment, the working directory's path and the standard streams' objects."""
         os.setsid()
-        for sig, handler in self.program_signals.items():
-            signal.signal(sig, handler)
         os.dup2(stdin_fd, 0)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
