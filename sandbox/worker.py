@@ -333,8 +333,9 @@ class Worker:
             try:
                 ours.close()
                 self._serve_as_template(theirs)
-            finally:  # never return into the worker's code
-                os._exit(CHILD_FAILED)
+            except BaseException:  # noqa: BLE001 - must never return into the worker's code
+                traceback.print_exc()
+            os._exit(0)
         theirs.close()
         ours.settimeout(STARTUP_GRACE_S)
         self.template_socket, self.template_pid = ours, pid
