@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import sys
-import threading
 
 SHOWN_CHARS = 200
 
@@ -129,6 +128,9 @@ def _flush(stream):
 def _join_program_threads():
     """Wait for the program's non-daemon threads, as the interpreter does before it exits
     (competitive programs often run `main` in a thread with a larger stack)."""
+    threading = sys.modules.get("threading")  # only a program that imported it has threads
+    if threading is None:
+        return
     for thread in threading.enumerate():
         if thread is not threading.current_thread() and not thread.daemon:
             thread.join()

@@ -157,3 +157,27 @@ def test_compat_counts_each_test_case_once_but_divides_by_all_samples():
     compat, strict = scores["compat"]["files"]["identity"], scores["strict"]["files"]["identity"]
     assert (compat["count"], compat["samples"]) == (1, 4)  # problems 0 and 1 share a test case
     assert (strict["count"], strict["samples"]) == (2, 4)
+
+
+@pytest.mark.real_model
+def test_eval_on_the_embedded_model_scores_rates_and_profile(tmp_path, shared_data):
+    """The README's kind of command, on two records, through the real hf backend."""
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    result = CliRunner().invoke(app, [
+        "eval", "--task", "codehalu", "--backend", "hf", "--data-path", str(shared_data / SAMPLE),
+        "--limit", "2", "--max-tokens", "160", "--output-dir", str(tmp_path), "--timeout-s", "5"])
+    assert result.exit_code == 0, result.output
+    assert "hallucination rate (HR) per sub-category file" in result.output
+    (run,) = tmp_path.iterdir()
+    scores = json.loads((run / "scores.json").read_text())
+    generations = [json.loads(line) for line in (run / "generations.jsonl").read_text().splitlines()]
+    assert len(generations) == 2 and all(g["program"].strip() for g in generations)
+    strict = scores["hallucination_rates"]["strict"]
+    assert list(strict["files"]) == ["data_compliance"]
+    assert strict["files"]["data_compliance"]["samples"] == 2
+    passed = scores["status_counts"]["status"].get("passed", 0)
+    assert strict["correct_rate"] == passed / 2
+    assert scores["hallucination_profile"]["failed"] == 2 - passed
