@@ -18,6 +18,7 @@ engine removes them. `codeharness sandbox cleanup` removes whatever a crash left
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import uuid
 from collections.abc import Iterable, Iterator
@@ -30,7 +31,10 @@ from sandbox.pool import WorkerPool
 SANDBOX_LABEL = "codeharness.sandbox"
 OWNER_LABEL = "codeharness.owner"  # the harness process, for `sandbox cleanup`
 POOL_LABEL = "codeharness.pool"  # one sandbox instance
-FIRST_CONTAINER_UID = 61000  # one user id per worker slot; the local sandbox uses 50000+
+# Each container gets its own user id from this range (the local sandbox uses 50000+): the
+# kernel counts a user's processes across all containers, and the worker's process limit
+# would count those of other pools. Below 65536, which remapped user namespaces require.
+CONTAINER_UIDS = range(61000, 65000)
 FRAME_HEADER = 8
 STDOUT_STREAM = 1
 
@@ -150,17 +154,17 @@ class DockerSandbox:
         # Starting a container takes about half a second: start the first ones together, now,
         # while the caller prepares its jobs; the pool would start them one after another.
         self._starter = ThreadPoolExecutor(max_workers=self.workers)
-        self._started = {slot: self._starter.submit(self._create_worker, slot)
+        self._started = {slot: self._starter.submit(self._create_worker)
                          for slot in range(self.workers)}
 
     def _start_worker(self, slot: int) -> DockerWorker:
         started = self._started.pop(slot, None)
-        return started.result() if started else self._create_worker(slot)
+        return started.result() if started else self._create_worker()
 
-    def _create_worker(self, slot: int) -> DockerWorker:
+    def _create_worker(self) -> DockerWorker:
         from docker.types import LogConfig
 
-        uid = FIRST_CONTAINER_UID + slot
+        uid = CONTAINER_UIDS[secrets.randbelow(len(CONTAINER_UIDS))]
         container = self.client.containers.create(
             self.image,
             command=["--scratch", "/tmp", "--max-processes", str(self.max_processes),

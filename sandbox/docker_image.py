@@ -16,6 +16,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -58,15 +59,13 @@ def image_tag(recipe: str) -> str:
 
 
 def find_image(client) -> str:
-    """The tag of an image built from the current recipes; a clear error when there is none."""
-    from docker.errors import ImageNotFound
-
+    """The tag of an image built from the current recipes. When only the worker changed
+    since the offline base was made, layering it on takes seconds and is done here."""
     for recipe in RECIPES:
-        try:
-            client.images.get(image_tag(recipe))
+        if _exists(client, image_tag(recipe)):
             return image_tag(recipe)
-        except ImageNotFound:
-            pass
+    if _exists(client, base_tag()):
+        return build_image(client, offline=True, log=lambda line: print(line, file=sys.stderr))
     raise HarnessError(
         f"no Docker sandbox image for this version of the worker ({image_tag('offline')} or "
         f"{image_tag('registry')}): run `codeharness sandbox build --offline` (no registry "
@@ -101,17 +100,22 @@ def _docker_build(client, recipe: str, tag: str, buildargs: dict) -> str:
     return tag
 
 
-def _offline_base(client, log: Callable[[str], None]) -> str:
-    """Import a debootstrap root filesystem as the base image, unless it already exists."""
+def _exists(client, tag: str) -> bool:
     from docker.errors import ImageNotFound
 
-    tag = base_tag()
     try:
         client.images.get(tag)
+        return True
+    except ImageNotFound:
+        return False
+
+
+def _offline_base(client, log: Callable[[str], None]) -> str:
+    """Import a debootstrap root filesystem as the base image, unless it already exists."""
+    tag = base_tag()
+    if _exists(client, tag):
         log(f"base image {tag} exists")
         return tag
-    except ImageNotFound:
-        pass
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         raise HarnessError("the offline image recipe needs root and debootstrap "
                            "(apt-get install debootstrap)")

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.errors import HarnessError
 from sandbox.docker import OWNER_LABEL, POOL_LABEL, SANDBOX_LABEL, DockerSandbox, connect
-from sandbox.docker_image import RECIPE_VERSION, build_image, image_tag
+from sandbox.docker_image import RECIPE_VERSION, WORKER_SCRIPT, build_image, image_tag
 from sandbox.jobs import Job, Status
 from sandbox.jobs import TestCase as Case
 from tasks import create_task
@@ -45,17 +45,14 @@ def test_verdicts_equal_the_local_sandbox(docker_sandbox, local_sandbox):
         jobs.append(task.build_job(problem, problem.prompt + "    return None\n", f"{problem.id}/wrong"))
     jobs.append(Job("syntax", "def f(:\n", [Case("t", "pass")]))
     jobs.append(Job("raises", "def f(): return {}['x']\n", [Case("t", "f()")]))
+    jobs.append(Job("numpy", "import numpy as np\n", [Case("t", "assert np.arange(4).sum() == 6")]))
     docker = {o.job_id: o.verdict for o in docker_sandbox.run(jobs)}
     local = {o.job_id: o.verdict for o in local_sandbox.run(jobs)}
     assert docker == local
     assert {docker[j.id] for j in jobs if j.id.endswith("/right")} == {Status.PASSED}
     assert Status.PASSED not in {docker[j.id] for j in jobs if j.id.endswith("/wrong")}
-    assert (docker["syntax"], docker["raises"]) == (Status.SYNTAX_ERROR, Status.ERROR)
-
-
-def test_the_image_has_numpy(docker_sandbox):
-    job = Job("numpy", "import numpy as np\n", [Case("t", "assert np.arange(4).sum() == 6")])
-    assert next(iter(docker_sandbox.run([job]))).verdict is Status.PASSED
+    assert (docker["syntax"], docker["raises"], docker["numpy"]) == (
+        Status.SYNTAX_ERROR, Status.ERROR, Status.PASSED)
 
 
 def test_containers_are_locked_down(docker_sandbox):
@@ -101,6 +98,16 @@ def test_rebuilding_offline_reuses_the_base_and_keeps_the_tag(docker_sandbox):
     lines = []
     assert build_image(connect(), offline=True, log=lines.append) == docker_sandbox.image
     assert any("exists" in line for line in lines)
+
+
+def test_a_changed_worker_is_layered_on_the_offline_base(tmp_path, monkeypatch):
+    changed = tmp_path / "worker.py"
+    changed.write_text(WORKER_SCRIPT.read_text() + "\n# changed\n")
+    monkeypatch.setattr("sandbox.docker_image.WORKER_SCRIPT", changed)
+    with DockerSandbox(workers=1) as box:
+        assert box.image == image_tag("offline")
+        assert next(iter(box.run([id_job("changed")]))).verdict is Status.PASSED
+    connect().images.remove(box.image)
 
 
 def test_container_is_replaced_every_m_jobs():
