@@ -56,6 +56,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PROGRAM = -1  # phase index of the program itself; tests are 0..n-1
+STATUSES = {"passed", "failed", "error", "timeout", "out_of_memory", "syntax_error",
+            "sandbox_error", "not_run"}
 CHILD_FAILED = 70  # exit code of a child whose own setup failed before the program started
 CHILD_FDS = 5  # a child's request, stdin, stdout, stderr and report pipe
 # Python's usual handlers, which programs get back from templates (the worker has its own).
@@ -583,7 +585,7 @@ class Worker:
                     open_pipes.discard(fd)
                 elif fd == result_fd:
                     buffers[fd] += chunk
-                    for event in _parse_reports(buffers[fd], secret):
+                    for event in _parse_reports(buffers[fd], secret, len(job["tests"])):
                         events.append(event)
                         if wait_status is None:
                             phases.on_event(event)
@@ -683,8 +685,8 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _parse_reports(buffer: bytearray, secret: bytes) -> list[dict]:
-    """Take the complete lines out of buffer; keep those signed with the secret."""
+def _parse_reports(buffer: bytearray, secret: bytes, tests: int) -> list[dict]:
+    """Take the complete lines out of buffer; keep the reports signed with the secret."""
     events = []
     while True:
         newline = buffer.find(b"\n")
@@ -696,9 +698,23 @@ def _parse_reports(buffer: bytearray, secret: bytes) -> list[dict]:
         del buffer[: newline + 1]
         if line.startswith(secret):
             try:
-                events.append(json.loads(line[len(secret):]))
+                event = json.loads(line[len(secret):])
             except ValueError:
-                pass
+                continue
+            if _is_report(event, tests):
+                events.append(event)
+
+
+def _is_report(event, tests: int) -> bool:
+    """Shaped as the child's own code makes reports (a program that reaches the reporter
+    through the interpreter's frames could send anything)."""
+    if not isinstance(event, dict):
+        return False
+    if event.get("event") == "start":
+        return True
+    phase = event.get("phase")
+    return (event.get("event") == "end" and type(phase) is int and PROGRAM <= phase < tests
+            and event.get("status") in STATUSES)
 
 
 def _summarize(job: dict, first_test: int, events: list[dict], wait_status: int,

@@ -268,6 +268,20 @@ def jump_over_line_1(frame, event, arg):
     return jump_over_line_1
 sys.settrace(jump_over_line_1)
 """, tests=["assert f(1) == 2\npass"], expected=frozenset({Status.FAILED})),
+        Hostile("malformed reports through the harness's own reporter", """
+import os, sys
+def f(x): return 0
+frame = sys._getframe()
+while frame is not None:
+    reporter = frame.f_locals.get("report") if frame.f_code.co_name != "<module>" else None
+    if callable(reporter):
+        for junk in ({"event": "end"}, {"event": "end", "phase": 99, "status": "passed"},
+                     {"event": "end", "phase": "0", "status": "passed"}, {"event": None},
+                     {"event": "end", "phase": 0, "status": "owned"}):
+            reporter(junk)
+        os._exit(0)
+    frame = frame.f_back
+""", expected=frozenset({Status.ERROR})),
         Hostile("reports through the harness's own reporter", """
 import os, sys
 def f(x): return 0
