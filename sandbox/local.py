@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -66,7 +67,7 @@ class LocalSandbox:
     def __init__(self, workers: int | None = None, bwrap: bool | None = None,
                  max_processes: int = 64, file_size_mb: int = 64):
         self.workers = workers or os.cpu_count() or 1
-        self.bwrap = shutil.which("bwrap") is not None if bwrap is None else bwrap
+        self.bwrap = _bwrap_works() if bwrap is None else bwrap
         self.as_root = os.geteuid() == 0
         self.max_processes = max_processes
         self.file_size_mb = file_size_mb
@@ -133,6 +134,18 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         pass
     return True
+
+
+def _bwrap_works() -> bool:
+    """bubblewrap is installed and may make namespaces here (some systems forbid users
+    theirs); a warning says what isolation is lost when it is installed but cannot."""
+    if shutil.which("bwrap") is None:
+        return False
+    probe = subprocess.run([*_bwrap_prefix(), "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        warnings.warn(f"bwrap cannot run here ({probe.stderr.strip()}): the local sandbox "
+                      "runs without its private network, process and mount namespaces")
+    return probe.returncode == 0
 
 
 def _bwrap_prefix() -> list[str]:
