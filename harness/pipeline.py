@@ -280,7 +280,7 @@ def check_ground_truth(task, problems: list[Problem], sandbox) -> dict:
     """Run every reference solution; report the failures, split into the task's documented
     known-bad problems and unexpected ones."""
     task.prepare(problems, sandbox)
-    with_reference, jobs = {}, []
+    with_reference, jobs, graded = {}, [], []
     for problem in problems:
         # A task may have several reference programs per problem (P3's sol_bodies).
         programs = (task.reference_programs(problem) if hasattr(task, "reference_programs")
@@ -288,9 +288,18 @@ def check_ground_truth(task, problems: list[Problem], sandbox) -> dict:
         for index, program in enumerate(p for p in programs if p):
             job_id = problem.id if index == 0 else f"{problem.id}#{index}"
             with_reference[job_id] = problem
-            jobs.append(task.build_job(problem, program, job_id))
+            job = task.build_job(problem, program, job_id)
+            if job is None:  # a reference answer graded as text (DIA)
+                graded.append((job_id, task.grade(problem, program)))
+            else:
+                jobs.append(job)
     known_bad = getattr(task, "known_bad", {})
-    report = {"total": len(jobs), "passed": 0, "known_bad": {}, "unexpected": {}}
+    report = {"total": len(with_reference), "passed": 0, "known_bad": {}, "unexpected": {}}
+    for job_id, judgement in graded:
+        if judgement.status.value == "passed":
+            report["passed"] += 1
+        else:
+            report["unexpected"][job_id] = judgement.status.value
     with progress_bar("checking reference solutions", len(jobs)) as advance:
         for outcome in sandbox.run(jobs):
             judgement = task.judge(with_reference[outcome.job_id], outcome)

@@ -142,6 +142,11 @@ class Dia(BaseTask):
                    "verdict": verdict, "answer": None if answer is None else answer[:ANSWER_CHARS]}
         return Judgement(status, {"base": status.value}, details)
 
+    def canonical_program(self, problem: Problem) -> str:
+        """The reference answer; in tool mode, a program that prints it."""
+        solution = problem.meta["solution"]
+        return f"print({solution!r})\n" if self.tools else solution
+
     def scorers(self) -> list:
         from harness.scoring.dia import DiaScorer
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import ast
 import json
 import math
+import re
 import urllib.request
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,7 @@ RELEASE_FILES = {
     "split.json": ("puzzles/split.json",
                    "1f3d55c30dcb23036a0008763a21fe3da1765879523a33585593f9daa5f2e824"),
 }
+ANSWER_TYPE = re.compile(r"(List\[)*(int|float|str|bool)\]*")
 PROGRAM_PREFIX = "from typing import List, Set, Tuple, Dict\n\n"
 ANSWER_PREVIEW_CHARS = 200
 # P3 predates Python's limit on int <-> str conversion (3.11); several puzzles need huge ints.
@@ -99,6 +100,9 @@ class P3(BaseTask):
         records = read_records(self.record_file(path))
         for index, record in enumerate(records):
             require_fields(record, FIELDS, f"{path} record {index + 1}")
+            if not _checkable_type(str(record["ans_type"])):
+                raise HarnessError(f"{path} record {index + 1}: field ans_type {record['ans_type']!r} is not "
+                                   "int, float, str, bool or a List[...] of them")
         self._tutorial = sorted((r for r in records if r["module"] == "tutorial.py"
                                  and r["name"].endswith(":0")), key=lambda r: r["name"])
         return [_problem(r) for r in self._select(records)]
@@ -230,24 +234,20 @@ class P3(BaseTask):
         programs = {(g.problem_id, g.sample_index): g.program for g in generations}
         for round_index in range(math.ceil(sampling.n / size)):
             start = round_index * size
-            indices = range(start, min(sampling.n, start + size))
             solved = {pid: i for pid, i in first_pass.items() if i < start}
-            requests = [GenerationRequest(p.id, None, [i for i in indices if (p.id, i) not in have])
-                        for p in problems if p.id not in solved]
-            requests = [r for r in requests if r.sample_indices]
-            if requests:
+            missing = {p.id: [i for i in range(start, min(sampling.n, start + size)) if (p.id, i) not in have]
+                       for p in problems if p.id not in solved}
+            if any(missing.values()):
                 examples = _solved_examples(problems, solved, programs)
-                for request in requests:
-                    request.prompt = self._bootstrap_prompt(request.problem_id, problems, examples,
-                                                            sampling.seed, round_index)
-                return requests
+                by_id = {p.id: p for p in problems}
+                return [GenerationRequest(pid, self._bootstrap_prompt(by_id[pid], examples, sampling.seed,
+                                                                      round_index), indices)
+                        for pid, indices in missing.items() if indices]
         return []
 
-    def _bootstrap_prompt(self, problem_id: str, problems: list[Problem], examples: list,
-                          seed: int, round_index: int) -> Prompt:
-        problem = next(p for p in problems if p.id == problem_id)
-        order = prompts.shuffled(examples, seed, round_index, problem_id)
-        text, self._bootstrap_targets[problem_id] = prompts.bootstrap_prompt(
+    def _bootstrap_prompt(self, problem: Problem, examples: list, seed: int, round_index: int) -> Prompt:
+        order = prompts.shuffled(examples, seed, round_index, problem.id)
+        text, self._bootstrap_targets[problem.id] = prompts.bootstrap_prompt(
             [(sat, g) for _, sat, g in order], problem.meta["sat"], problem.meta["sol_header"],
             self.bootstrap_prompt_chars)
         return Prompt(text=text, stop=[prompts.MULTI_LINE_STOP])
@@ -280,6 +280,11 @@ class P3Test228(P3):
             raise HarnessError(f"{split_path}: test templates not in the puzzles file: "
                                f"{', '.join(sorted(missing)[:5])}")
         return chosen
+
+
+def _checkable_type(name: str) -> bool:
+    """int, float, str, bool, or List[...] of a checkable type."""
+    return ANSWER_TYPE.fullmatch(name) is not None and name.count("[") == name.count("]")
 
 
 def _problem(record: dict) -> Problem:

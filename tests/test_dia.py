@@ -149,7 +149,7 @@ def test_tool_mode_runs_the_program_and_grades_its_output(local_sandbox):
     solution = problem.meta["solution"]
     cases = {
         f"```python\nprint({solution!r})\n```": "correct",  # the trailing newline is dropped
-        f"```python\nprint('<xml>', 1 // 0)\n```": "wrong",
+        "```python\nprint('<xml>', 1 // 0)\n```": "wrong",
         f"No program, just {solution}": "wrong",
         solution: "correct",
         f"```python\nprint({SKIP!r})\n```": "skipped",
@@ -214,3 +214,11 @@ def test_run_metrics_are_recomputed_from_the_records(tmp_path, local_sandbox):
     thirds = [len([t for t in dia_templates.TEMPLATES if t.id % 3 == r]) for r in (0, 1, 2)]
     assert (recomputed["skipped"], recomputed["correct"], recomputed["wrong"]) == tuple(2 * n for n in thirds)
     assert recomputed["reliability_score"] == pytest.approx(thirds[1] - 2 * thirds[2])
+
+
+@pytest.mark.parametrize("tools", [False, True])
+def test_reference_answers_pass_the_ground_truth_check(local_sandbox, tools):
+    task = Dia(k=1, tools=tools)
+    problems = task.load()
+    report = pipeline.check_ground_truth(task, problems, local_sandbox)
+    assert report["passed"] == report["total"] == len(problems)

@@ -22,7 +22,7 @@ from itertools import combinations
 import pytest
 
 from tasks import dia_templates
-from tasks.dia_templates import GENERAL_PROMPT, TEMPLATES
+from tasks.dia_templates import TEMPLATES
 
 SEEDS_AND_INSTANCES = [(0, 1), (1, 2), (7, 3), (123, 4)]
 

@@ -64,6 +64,14 @@ def test_bad_data_names_file_and_record(tmp_path):
         P3All(data_path=str(path)).load()
     with pytest.raises(HarnessError, match="P3 data file not found"):
         P3(data_path=str(tmp_path)).load()
+    record = {"name": "A:0", "sat": "def sat(x): return True", "ans_type": "Dict[str, int]", "sol_header": "def sol():",
+              "sol_docstring": "", "sol_bodies": [], "module": "m.py", "weight": 1.0}
+    path.write_text(json.dumps([record, {**record, "ans_type": "List[List[int]"}]))
+    with pytest.raises(HarnessError, match=r"record 1: field ans_type 'Dict\[str, int\]'"):
+        P3All(data_path=str(path)).load()
+    path.write_text(json.dumps([{**record, "ans_type": "List[int]"}, {**record, "ans_type": "List[List[int]"}]))
+    with pytest.raises(HarnessError, match=r"record 2: field ans_type"):
+        P3All(data_path=str(path)).load()
 
 
 def test_release_files_download_once_and_are_checked(p3_data, tmp_path, monkeypatch):
