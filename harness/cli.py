@@ -13,6 +13,7 @@ import typer
 from harness.cogex_cli import app as cogex_app
 from harness.dia_cli import app as dia_app
 from harness.errors import HarnessError
+from harness.registry import load_object
 from harness.sandbox_cli import app as sandbox_app
 
 app = typer.Typer(help="Evaluate code-generating language models: generate, execute, score.",
@@ -246,6 +247,9 @@ def show_scores(scores: dict, run_path: Path) -> None:
     if counts:
         console.print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["status"].items())))
     show_hallucinations(console, scores)
+    for name in ("dia", "p3"):  # tasks' own headline metrics
+        if name in scores:
+            console.print(load_object(f"harness.scoring.{name}:summary_line")(scores[name]), highlight=False)
     console.print(f"scores: {run_path / 'scores.json'}")
 
 

@@ -6,7 +6,7 @@ wrong -2 (see harness/scoring/dia.py for the metrics).
 
 Sources: a published question file (`--data-path DIA-Benchmark-k5.json`, or
 `hf:dia-bench/DIA-Bench` with `--k` choosing the file), or by default our own generator
-(tasks/dia_templates.py) with `--k` instances per template and `--seed`.
+(tasks/dia_templates.py) with `--k` instances per template and `--question-seed`.
 
 Prompting follows the official evaluator: its system prompt, and the user message
 "description\\ninstructions". Its answer extraction: the `<xml>...</xml>` inside a fenced
@@ -52,7 +52,7 @@ class Dia(BaseTask):
     prompt_styles = (CHAT, COMPLETION)
 
     k: int | None = None  # instances per template: generated, or which published file
-    seed: int = 0  # of the generated questions
+    question_seed: int = 0  # of the generated questions (--seed is the sampling seed)
     tools: bool = False  # let the model answer with a Python program whose output is the answer
     normalize_whitespace: bool = False  # compare answers with runs of whitespace collapsed
 
@@ -69,11 +69,11 @@ class Dia(BaseTask):
 
     def _questions(self) -> tuple[dict, str]:
         if not self.data_path:
-            data = dia_templates.generate(self.k or DEFAULT_K, self.seed)
-            self._sources.append({"generated": "tasks.dia_templates", "seed": self.seed,
+            data = dia_templates.generate(self.k or DEFAULT_K, self.question_seed)
+            self._sources.append({"generated": "tasks.dia_templates", "seed": self.question_seed,
                                   "k": self.k or DEFAULT_K, "templates": len(dia_templates.TEMPLATES),
                                   "sha256": hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()})
-            return data, f"generated questions (seed {self.seed})"
+            return data, f"generated questions (seed {self.question_seed})"
         if self.data_path.startswith(HF_PREFIX):
             path = _download_published(self.data_path[len(HF_PREFIX):], self.k or DEFAULT_K)
         else:

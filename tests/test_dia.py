@@ -74,7 +74,7 @@ def test_loader_reads_a_generated_file(generated):
     assert first.meta["solution"] == record["solution"]["challenge_solution"]
     assert first.meta["category"] == record["challenge"]["category"]
     # Without a file the task generates the same questions itself.
-    assert [p.prompt for p in Dia(k=3, seed=11).load()] == [p.prompt for p in problems]
+    assert [p.prompt for p in Dia(k=3, question_seed=11).load()] == [p.prompt for p in problems]
 
 
 def test_loader_accepts_the_older_template_key(generated, tmp_path):
@@ -190,7 +190,7 @@ def test_metrics_follow_the_definitions():
 def test_run_metrics_are_recomputed_from_the_records(tmp_path, local_sandbox):
     """A scripted model answers right, wrong or skips; scores.json equals the metrics
     recomputed from executions.jsonl alone."""
-    task = Dia(k=2, seed=4)
+    task = Dia(k=2, question_seed=4)
     problems = task.load()
     by_id = {p.id: p for p in problems}
 
@@ -202,7 +202,7 @@ def test_run_metrics_are_recomputed_from_the_records(tmp_path, local_sandbox):
             return f"```xml\n{by_id[problem_id].meta['solution']}\n```"
         return "<xml>0</xml>"
 
-    config = pipeline.RunConfig(task="dia", task_options={"k": 2, "seed": 4}, backend="scripted",
+    config = pipeline.RunConfig(task="dia", task_options={"k": 2, "question_seed": 4}, backend="scripted",
                                 sampling=SamplingConfig(n=1))
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
@@ -222,3 +222,23 @@ def test_reference_answers_pass_the_ground_truth_check(local_sandbox, tools):
     problems = task.load()
     report = pipeline.check_ground_truth(task, problems, local_sandbox)
     assert report["passed"] == report["total"] == len(problems)
+
+
+def test_an_answers_file_is_scored_by_the_definitions(tmp_path):
+    """Third-party answers replayed from a JSONL file (task_id = template/instance)."""
+    problems = Dia(k=2, question_seed=9).load()
+    solution = {p.id: p.meta["solution"] for p in problems}
+    answers = {"1/1": solution["1/1"], "1/2": f"```xml\n{solution['1/2']}\n```",  # template 1: c c
+               "2/1": solution["2/1"], "2/2": SKIP,  # template 2: c s
+               "3/1": "<xml>0</xml>", "3/2": solution["3/2"] + " "}  # template 3: w w (exact match)
+    samples = tmp_path / "answers.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": i, "completion": a}) + "\n" for i, a in answers.items()))
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(app, ["eval", "--task", "dia", "--k", "2", "--question-seed", "9", "--backend", "replay",
+                                      "--samples", str(samples), "--run-dir", str(run_dir), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run_dir / "scores.json").read_text())["dia"]
+    assert metrics["reliability_score"] == pytest.approx((2 - 0) / 2 + (1 - 0) / 2 + (0 - 2 * 2) / 2)
+    assert metrics["confidence_index"]["count"] == 1 and metrics["templates"] == 3
+    assert metrics["task_success_rate"] == {"1": 1.0, "2": 0.5, "3": 0.0}
+    assert (metrics["correct"], metrics["skipped"], metrics["wrong"]) == (3, 1, 2)

@@ -72,3 +72,10 @@ class DiaScorer:
 
     def score(self, task, problems, generations, executions) -> dict:
         return dia_metrics([execution.details for execution in executions])
+
+
+def summary_line(metrics: dict) -> str:
+    return (f"DIA: RS@{metrics['k']} {metrics['reliability_score']:.2f} over {metrics['templates']} templates; "
+            f"Confidence Index {metrics['confidence_index']['count']} ({metrics['confidence_index']['percent']:.1f}%); "
+            f"Near-Miss {metrics['near_miss']['count']} ({metrics['near_miss']['percent']:.1f}%); "
+            f"correct {metrics['correct']}, wrong {metrics['wrong']}, skipped {metrics['skipped']}")

@@ -72,3 +72,10 @@ class P3Scorer:
         attempts = max((len(samples) for samples in outcomes.values()), default=0)
         return {"per_module": per_module,
                 "attempts_to_first_success": first_success_curve(first_success, attempts)}
+
+
+def summary_line(metrics: dict) -> str:
+    curve = metrics["attempts_to_first_success"]
+    within = ", ".join(f"{k} {100 * v:.2f}%" for k, v in curve["solved_within"].items())
+    return (f"P3: {curve['solved']}/{curve['puzzles']} puzzles solved; share solved within the first k "
+            f"attempts (the bootstrap measure): {within}")
