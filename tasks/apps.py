@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.extract import code_blocks, extract_code
 from harness.records import Prompt
 from sandbox.jobs import Job, Outcome, Status, TestCase
-from tasks.base import COMPLETION, BaseTask, Judgement, Problem
+from tasks.base import COMPLETION, PROGRAM, BaseTask, Judgement, Problem
 
 RUNTIME_SOURCE = Path(__file__).with_name("apps_runtime.py").read_text(encoding="utf-8")
 # APPS's stop sequences for completion models: the next section of the prompt format.
@@ -92,7 +92,7 @@ class AppsTask(BaseTask):
                 "program in one ```python code block.\n" + self.problem_text(problem))
 
     def build_prompt(self, problem: Problem, style: str) -> Prompt:
-        if style == COMPLETION:
+        if style in (COMPLETION, PROGRAM):  # PROGRAM: replayed whole programs
             return Prompt(text=self.problem_text(problem) + "\nANSWER:\n",
                           stop=list(self.stop_sequences))
         return super().build_prompt(problem, style)

@@ -157,6 +157,31 @@ def test_compat_counts_each_test_case_once_but_divides_by_all_samples():
     compat, strict = scores["compat"]["files"]["identity"], scores["strict"]["files"]["identity"]
     assert (compat["count"], compat["samples"]) == (1, 4)  # problems 0 and 1 share a test case
     assert (strict["count"], strict["samples"]) == (2, 4)
+    assert scores["per_sample"] == {
+        "identity/0#0": {"strict": "identity", "compat": "NameError"},
+        "identity/0#1": {"strict": "correct", "compat": None},
+        "identity/1#0": {"strict": "identity", "compat": None},
+        "identity/2#0": {"strict": "logic_deviation", "compat": "Logic_Deviation"}}
+
+
+def test_replayed_programs_are_classified_per_sample(tmp_path, shared_data):
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+
+    programs = {"data_compliance/2": "import numpyy\nprint(1)", "data_compliance/152": "print(x)"}
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps({"task_id": pid, "solution": program}) + "\n"
+                               for pid, program in programs.items()))
+    result = CliRunner().invoke(app, [
+        "eval", "--task", "codehalu", "--backend", "replay", "--samples", str(samples),
+        "--data-path", str(shared_data / SAMPLE), "--output-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    (run,) = (tmp_path / "runs").iterdir()
+    scores = json.loads((run / "scores.json").read_text())
+    assert scores["hallucination_rates"]["per_sample"] == {
+        "data_compliance/2#0": {"strict": "external_source", "compat": "UnboundLocalError"},
+        "data_compliance/152#0": {"strict": "identity", "compat": "NameError"}}
 
 
 @pytest.mark.real_model

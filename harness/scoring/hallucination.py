@@ -303,8 +303,9 @@ class HallucinationProfile:
 
 
 class HallucinationRates:
-    """CodeHalu's metrics, in both modes, for a task whose every problem belongs to one
-    sub-category's file: problem.meta["halu_category"] (a sub-category key),
+    """CodeHalu's metrics, in both modes, and each sample's class in both (compat: None for
+    a sample that the reference does not count), for a task whose every problem belongs to
+    one sub-category's file: problem.meta["halu_category"] (a sub-category key),
     meta["case_key"] (its APPS task and test case) and meta["fn_name"] (None for stdin
     programs)."""
 
@@ -321,6 +322,7 @@ class HallucinationRates:
         strict: dict[str, Counter] = defaultdict(Counter)
         compat: dict[str, Counter] = defaultdict(Counter)
         seen_cases = set()
+        per_sample = {}
         ordered = sorted((e for e in executions if e.problem_id in by_id),
                          key=lambda e: (order[e.problem_id], e.sample_index))
         for execution in ordered:
@@ -329,14 +331,17 @@ class HallucinationRates:
             program = programs.get(execution.key, "")
             breakdown = self.rule.applies(program)
             samples[file] += 1
-            strict[file][strict_class(execution, breakdown)] += 1
+            classes = {STRICT: strict_class(execution, breakdown), COMPAT: None}
+            strict[file][classes[STRICT]] += 1
             case = (file, problem.meta["case_key"])
-            if case not in seen_cases:
+            if case not in seen_cases:  # compat: only a test case's first sample counts
                 seen_cases.add(case)
                 stdin_program = not problem.meta["fn_name"]
-                compat[file][compat_label(execution, program, stdin_program, breakdown)] += 1
+                classes[COMPAT] = compat_label(execution, program, stdin_program, breakdown)
+                compat[file][classes[COMPAT]] += 1
+            per_sample[f"{execution.problem_id}#{execution.sample_index}"] = classes
         return {STRICT: strict_rates(strict, samples), COMPAT: compat_rates(compat, samples),
-                "breakdown": self.rule.describe()}
+                "breakdown": self.rule.describe(), "per_sample": per_sample}
 
 
 def _share(count: int, total: int) -> float:
