@@ -35,7 +35,7 @@ def apps_problem(problem_id: str, question: str, starter_code: str | None, fn_na
                            f"(got {len(inputs)} inputs, {len(outputs)} outputs)")
     if fn_name:
         inputs = [_call_arguments(value, f"{where} input {i + 1}") for i, value in enumerate(inputs)]
-        outputs = [_json_value(value, f"{where} output {i + 1}") for i, value in enumerate(outputs)]
+        outputs = [_expected_value(value) for value in outputs]
     else:
         inputs = [_stdio_text(value, f"{where} input {i + 1}") for i, value in enumerate(inputs)]
         outputs = [_stdio_text(value, f"{where} output {i + 1}") for i, value in enumerate(outputs)]
@@ -61,6 +61,16 @@ def _json_value(value, where: str):
         return json.loads(value)
     except json.JSONDecodeError as exc:
         raise HarnessError(f"{where}: not a JSON value ({exc.msg})") from exc
+
+
+def _expected_value(value):
+    """A call's expected result: JSON text is decoded; other text is the expected string."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
 
 
 def _call_arguments(value, where: str) -> list:

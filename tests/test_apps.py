@@ -131,6 +131,12 @@ def test_call_based_programs_are_loaded_once_and_called_per_test(local_sandbox):
         "load_error": ("error", "ModuleNotFoundError")}
 
 
+def test_call_based_expected_values_are_json_or_plain_text():
+    problem = apps_problem("p", "q", "", "f", ["[1]", [2], "[3]"], ["[2]", 3, "YES"], None, "rec")
+    assert problem.meta["inputs"] == [[1], [2], [3]]
+    assert problem.meta["outputs"] == [[2], 3, "YES"]
+
+
 def test_malformed_tests_are_refused_with_the_record_named():
     with pytest.raises(HarnessError, match="rec 7: needs as many expected outputs"):
         apps_problem("p", "q", "", None, ["1"], [], None, "rec 7")
