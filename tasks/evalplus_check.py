@@ -23,6 +23,7 @@ LITERAL_TYPES = (type(None), bool, int, float, complex, str, bytes, list, tuple,
 # them (no output is stored as `...`). Text is then compared by the digest of its repr; other
 # outputs are asked of the reference solution again.
 LONGEST_STORED_OUTPUT = 10_000
+LONGEST_DIGESTED_OUTPUT = 20_000_000
 
 
 def poly(coefficients, x):
@@ -200,10 +201,11 @@ def reference_outputs(function, dataset, entry_point, inputs):
 
 
 def stored_form(out, dataset, entry_point):
-    if is_literal(out) and not too_long(out, LONGEST_STORED_OUTPUT):
+    # Sizes first: walking a huge output (Mbpp/255 returns 1.6 million tuples) takes long.
+    if not too_long(out, LONGEST_STORED_OUTPUT) and is_literal(out):
         text = repr(out)
         if len(text) <= LONGEST_STORED_OUTPUT:
             return text
-    if is_text(out) and compared_exactly(dataset, entry_point):
+    if not too_long(out, LONGEST_DIGESTED_OUTPUT) and is_text(out) and compared_exactly(dataset, entry_point):
         return "sha256:" + digest(out)
     return None
