@@ -110,6 +110,12 @@ def run_command(stages: tuple[str, ...]):
         batch_size: Annotated[int, typer.Option(help="Sequences per forward pass (hf backend).")] = 8,
         device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, or auto: cuda when present (hf backend).")] = "auto",
         dtype: Annotated[str, typer.Option(help="bfloat16, float16, float32, or auto: bfloat16, float16 on GPUs without it (hf backend).")] = "auto",
+        tensor_parallel_size: Annotated[int, typer.Option(help="GPUs per model replica (vllm backend, --serve).")] = 1,
+        data_parallel_size: Annotated[int, typer.Option(help="Model replicas, each on its own GPUs (vllm backend, --serve).")] = 1,
+        base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server, e.g. http://host:8000/v1 (openai backend; default: OPENAI_BASE_URL). The API key comes from OPENAI_API_KEY.")] = None,
+        serve: Annotated[bool, typer.Option(help="Start vLLM's OpenAI server for the model on 127.0.0.1 for this run, stop it at the end (implies --backend openai).")] = False,
+        max_concurrency: Annotated[int, typer.Option(help="Requests in flight at once (openai backend).")] = 64,
+        request_timeout: Annotated[float, typer.Option(help="Seconds per request attempt before a retry (openai backend).")] = 600.0,
         sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
         workers: Annotated[Optional[int], typer.Option(help="Parallel sandbox workers; default: number of cores.")] = None,
         output_dir: Annotated[Path, typer.Option(help="Where run directories go.")] = Path("results"),
@@ -122,9 +128,18 @@ def run_command(stages: tuple[str, ...]):
         task_options = parse_task_options(ctx.args)
         if data_path:
             task_options["data_path"] = data_path
-        chosen_backend = backend or default_backend()
+        chosen_backend = backend or ("openai" if serve else default_backend())
         backend_options = ({"batch_size": batch_size, "device": device, "dtype": dtype}
                            if chosen_backend == "hf" else {})
+        parallel = {"tensor_parallel_size": tensor_parallel_size,
+                    "data_parallel_size": data_parallel_size}
+        if chosen_backend == "vllm":
+            backend_options = parallel
+        if chosen_backend == "openai":
+            backend_options = {"base_url": base_url, "serve": serve, "max_concurrency": max_concurrency,
+                               "request_timeout": request_timeout, **(parallel if serve else {})}
+        elif serve or base_url:
+            raise HarnessError(f"--serve and --base-url are for --backend openai, not {chosen_backend}")
         if chosen_backend == "replay":
             if samples is None:
                 raise HarnessError("--backend replay needs --samples FILE.jsonl")

@@ -62,7 +62,10 @@ def prepare_environment(model_path: str) -> bool:
 def engine_options(tensor_parallel_size: int, on_cpu: bool) -> dict:
     """LLM(...) keyword arguments besides the model and the seed; the server (harness/serve.py)
     gets the same as command-line flags."""
-    options = {"tensor_parallel_size": tensor_parallel_size, "enable_prefix_caching": True}
+    # generation_config="vllm": samples follow the run's sampling settings alone, not the
+    # defaults a checkpoint's generation_config.json would give the server.
+    options = {"tensor_parallel_size": tensor_parallel_size, "enable_prefix_caching": True,
+               "generation_config": "vllm"}
     if on_cpu:
         options["enforce_eager"] = True  # compiling costs minutes on a CPU and gains nothing
     return options
