@@ -29,15 +29,17 @@ from __future__ import annotations
 import builtins
 import ctypes
 import gc
+import importlib.machinery
 import json
 import marshal
 import os
 import resource
 import secrets
 import select
-import socket
 import shutil
 import signal
+import site
+import socket
 import struct
 import sys
 import tempfile
@@ -69,6 +71,9 @@ PRELOADED_MODULES = (
     "functools", "hashlib", "heapq", "itertools", "math", "operator", "random", "re",
     "statistics", "string", "typing",
 )
+# The third-party packages programs may import (as the Docker image has them), when the
+# harness's environment has them; nothing else of it.
+THIRD_PARTY_PACKAGES = ("numpy",)
 # Run once before the first fork: it specializes the interpreter's hot paths for the kind of
 # code benchmarks run, so children do not each redo (and copy-on-write) that work.
 WARM_UP = '''
@@ -271,6 +276,31 @@ def _seal() -> dict:
     return private
 
 
+class _AllowedPackages:
+    """Finds the allowed third-party packages in the environment's package folders."""
+
+    def __init__(self, names: tuple[str, ...], folders: list[str]):
+        self.names = names
+        self.folders = folders
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.names:  # submodules come from their package's own __path__
+            return None
+        return importlib.machinery.PathFinder.find_spec(name, self.folders)
+
+
+def _limit_packages() -> None:
+    """Programs get the standard library and THIRD_PARTY_PACKAGES, not the rest of the
+    harness's environment: a verdict must not depend on what the harness happens to have
+    installed, nor a program's stray `import torch` cost seconds."""
+    package_folders = set(site.getsitepackages())
+    sys.meta_path[:] = [
+        _AllowedPackages(THIRD_PARTY_PACKAGES, [p for p in sys.path if p in package_folders]),
+        importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,
+        importlib.machinery.PathFinder]
+    sys.path[:] = [p for p in sys.path if p not in package_folders and os.path.isdir(p)]
+
+
 def _cpu_limit(job: dict) -> int:
     """Seconds of CPU time a child may use: a backstop for the wall-clock limits."""
     return int(job["program_timeout_s"] + sum(t["timeout_s"] for t in job["tests"])) + 2
@@ -310,6 +340,7 @@ class Worker:
                            "TMPDIR": self.workdir, "LANG": "C.UTF-8",
                            "PYTHONIOENCODING": "utf-8"})
         tempfile.tempdir = None  # tempfile must look TMPDIR up again, in the child
+        _limit_packages()
         sealed = _seal()
         self.child_process = sealed["_child_process"]
         signal.signal(signal.SIGALRM, sealed["_on_alarm"])
