@@ -126,7 +126,7 @@ class BaseTask:
     def build_prompt(self, problem: Problem, style: str) -> Prompt:
         if style == CHAT:
             return Prompt(messages=[{"role": "user", "content": self.chat_instruction(problem)}])
-        if style == COMPLETION:
+        if style in (COMPLETION, PROGRAM):  # PROGRAM: replayed whole programs
             return Prompt(text=problem.prompt, stop=list(self.stop_sequences))
         raise HarnessError(f"task {self.name!r} has no prompt style {style!r}; "
                            f"choose one of {', '.join(self.prompt_styles)}")
@@ -134,6 +134,8 @@ class BaseTask:
     def extract_program(self, problem: Problem, completion: str, style: str) -> str:
         if style == COMPLETION:
             return problem.prompt + completion
+        if style == PROGRAM:
+            return completion
         return program_from_answer(problem.prompt, completion, problem.entry_point)
 
     def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
