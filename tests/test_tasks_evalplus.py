@@ -234,3 +234,9 @@ def test_length_of_huge_outputs_is_told_without_writing_them():
     assert not evalplus_check.too_long([10 ** 50, "abc", {"k": (1, 2)}], 10_000)
     assert evalplus_check.too_long(["x" * 6000, "y" * 6000], 10_000)
     assert evalplus_check.shorten(10 ** 200_000) == "<a int too long to show>"
+
+
+def test_an_output_that_breaks_the_comparison_is_a_wrong_output():
+    with pytest.raises(AssertionError, match=r"input #7: expected \(4, 5\), got None"):
+        evalplus_check.check_outputs(lambda a, b: None, "mbpp", "similar_elements",
+                                     [[(4, 5), (5, 4)]], [(4, 5)], [1.0], 0, 7)
