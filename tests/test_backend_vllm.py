@@ -99,13 +99,13 @@ def test_completion_prompts_stop_at_the_task_stop_sequences(tmp_path, engine, hu
 
 
 def test_seeded_sampling_of_prompts_longer_than_one_engine_step(tmp_path, engine, humaneval):
-    """10 chat prompts x 2 samples overflow the CPU engine's 4096-token step, so a prefill is
+    """16 chat prompts x 2 samples overflow the CPU engine's 4096-token step, so a prefill is
     chunked: with per-request seeds the CPU engine would crash ("CPU Generator does not use
     offset")."""
-    _, records = run_pipeline(tmp_path, Borrowed(engine), humaneval, limit=10, n=2,
+    _, records = run_pipeline(tmp_path, Borrowed(engine), humaneval, limit=16, n=2,
                               temperature=0.8, top_p=0.95, max_tokens=8)
     assert sorted((g["problem_id"], g["sample_index"]) for g in records) == sorted(
-        (f"HumanEval/{p}", i) for p in range(10) for i in range(2))
+        (f"HumanEval/{p}", i) for p in range(16) for i in range(2))
     assert sum(g["prompt_tokens"] for g in records) > 4096
     pairs = {}
     for record in records:
