@@ -124,7 +124,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         fault = self.server.faults.pop(0) if self.server.faults else None
         self.server.seen.append(fault)
         if fault in ("slow", "drop"):
-            time.sleep(3 if fault == "slow" else 0)
+            time.sleep(8 if fault == "slow" else 0)
             self.close_connection = True
         elif fault:
             self.answer(fault, json.dumps({"error": {"message": f"injected {fault}"}}).encode())
@@ -166,7 +166,7 @@ def flaky_proxy(served, monkeypatch):
 def test_timeouts_dropped_connections_429_and_5xx_are_retried(tmp_path, served, humaneval,
                                                               flaky_proxy):
     proxy = flaky_proxy(["slow", 429, "drop", 503])
-    backend = OpenAIBackend(model=served.model, base_url=proxy.url, request_timeout=2,
+    backend = OpenAIBackend(model=served.model, base_url=proxy.url, request_timeout=5,
                             max_concurrency=1)
     records = run_pipeline(tmp_path, backend, humaneval, limit=1, max_tokens=8)
     assert proxy.seen == ["slow", 429, "drop", 503, None]
