@@ -13,6 +13,7 @@ import typer
 from harness.cogex_cli import app as cogex_app
 from harness.dia_cli import app as dia_app
 from harness.errors import HarnessError
+from harness.leaderboard_cli import app as leaderboard_app
 from harness.registry import load_object
 from harness.sandbox_cli import app as sandbox_app
 
@@ -25,6 +26,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(cogex_app, name="cogex")
 app.add_typer(dia_app, name="dia")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(leaderboard_app, name="leaderboard")
 
 TASK_OPTIONS = {"allow_extra_args": True, "ignore_unknown_options": True}
 ALL_STAGES = ("generate", "execute", "score")
@@ -109,7 +111,7 @@ def run_command(stages: tuple[str, ...]):
         data_path: Annotated[Optional[str], typer.Option(help="Local data file, or hf:DATASET for the Hugging Face Hub.")] = None,
         batch_size: Annotated[int, typer.Option(help="Sequences per forward pass (hf backend).")] = 8,
         device: Annotated[str, typer.Option(help="cpu, cuda, cuda:N, or auto: cuda when present (hf backend).")] = "auto",
-        dtype: Annotated[str, typer.Option(help="bfloat16, float16, float32, or auto: bfloat16, float16 on GPUs without it (hf backend).")] = "auto",
+        dtype: Annotated[str, typer.Option(help="bfloat16, float16, float32, or auto: bfloat16 on GPUs (float16 where unsupported), float32 on CPUs (hf backend).")] = "auto",
         tensor_parallel_size: Annotated[int, typer.Option(help="GPUs per model replica (vllm backend, --serve).")] = 1,
         data_parallel_size: Annotated[int, typer.Option(help="Model replicas, each on its own GPUs (vllm backend, --serve).")] = 1,
         base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible server, e.g. http://host:8000/v1 (openai backend; default: OPENAI_BASE_URL). The API key comes from OPENAI_API_KEY.")] = None,

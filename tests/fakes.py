@@ -13,14 +13,15 @@ class ScriptedBackend:
     name = "scripted"
 
     def __init__(self, answer: Callable[[str, int, object], str], supports_chat: bool = False,
-                 fail_after: int | None = None):
+                 fail_after: int | None = None, model: str = "scripted"):
         self.answer = answer
+        self.model = model
         self.supports_chat = supports_chat
         self.fail_after = fail_after
         self.requested: list[tuple[str, int]] = []
 
     def describe(self) -> dict:
-        return {"model": "scripted", "backend": self.name}
+        return {"model": self.model, "backend": self.name}
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig,
                  on_completion) -> None:

