@@ -54,6 +54,8 @@ VALUE_LIMIT = 8 * 1024 * 1024  # characters of a test's reported value (its `__r
 STARTUP_GRACE_S = 5.0  # from the fork to the program's start
 PHASE_GRACE_S = 0.5  # past a phase's own limit, before the worker kills the child
 DRAIN_S = 1.0  # for the output pipes to close once every process of the job is gone
+TEMPLATE_ANSWER_S = 30.0  # for a template to fork; it only fails to if killed (a dead one
+# usually shows at once: its socket closes), so this is for machines loaded beyond measure
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -370,7 +372,7 @@ class Worker:
                 traceback.print_exc()
             os._exit(0)
         theirs.close()
-        ours.settimeout(STARTUP_GRACE_S)
+        ours.settimeout(TEMPLATE_ANSWER_S)
         self.template_socket, self.template_pid = ours, pid
 
     def _stop_template(self) -> None:
