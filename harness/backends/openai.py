@@ -1,7 +1,7 @@
 """Any OpenAI-compatible server (`--backend openai`), or vLLM's, started for the run (`--serve`).
 
 Every sample is one request (chat prompts to /chat/completions, text prompts to
-/completions), sent by an asyncio client with at most `max_concurrency` in flight, and
+/completions, with the first four stop sequences; any others are cut here), sent by an asyncio client with at most `max_concurrency` in flight, and
 written the moment its answer arrives, with its own token counts and latency. The openai
 client retries connection errors, timeouts, 429 and 5xx answers with exponential backoff
 (honouring Retry-After); `request_timeout` bounds each attempt. The API key comes from
@@ -23,9 +23,11 @@ from collections.abc import Callable
 from harness.backends.base import Completion, GenerationRequest, SamplingConfig
 from harness.backends.text import has_chat_template, sample_seed
 from harness.errors import HarnessError
+from harness.extract import truncate_at_stop
 from harness.models import describe_model, resolve_model
 
 MAX_RETRIES = 6
+MAX_STOP_SEQUENCES = 4  # what OpenAI's API and vLLM's server accept; the rest are cut here
 DEFAULT_CONCURRENCY = 64
 DEFAULT_TIMEOUT_S = 600.0
 
@@ -130,7 +132,7 @@ class OpenAIBackend:
         arguments = {"model": self.model, "max_tokens": sampling.max_tokens,
                      "temperature": sampling.temperature, "top_p": sampling.top_p}
         if prompt.stop:
-            arguments["stop"] = prompt.stop
+            arguments["stop"] = prompt.stop[:MAX_STOP_SEQUENCES]
         if seed is not None:
             arguments["seed"] = seed
         started = time.monotonic()
@@ -147,12 +149,13 @@ class OpenAIBackend:
         except OpenAIError as exc:
             raise HarnessError(f"{client.base_url}: {request.problem_id} sample {index}: "
                                f"{exc} (after {MAX_RETRIES} retries)") from exc
+        text, cut_here = truncate_at_stop(text, prompt.stop)
         usage = response.usage
         return Completion(
             problem_id=request.problem_id,
             sample_index=index,
             text=text,
-            finish_reason=response.choices[0].finish_reason,
+            finish_reason="stop" if cut_here else response.choices[0].finish_reason,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,
             latency_s=round(time.monotonic() - started, 3),
