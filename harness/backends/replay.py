@@ -5,12 +5,14 @@ Accepted JSONL formats, one sample per line unless noted:
 - EvalPlus:   {"task_id": ..., "solution": ...}    (a whole program)
 - CodeT:      {"prompt": ..., "samples": [...]}    (many continuations per line; CodeT's
               prompts differ from the originals, so a line is joined to a problem by its
-              exact prompt, else by the last function it defines: the entry point)
+              exact prompt, else by the last function it defines (the entry point) and,
+              where several problems share that name, by the most similar prompt)
 A sample's index is its position among the samples of its problem in the file.
 """
 
 from __future__ import annotations
 
+import difflib
 import gzip
 import json
 import re
@@ -32,7 +34,7 @@ class ReplayBackend:
         self.path = Path(samples)
         self.by_task: dict[str, list[str]] = defaultdict(list)
         self.by_prompt: dict[str, list[str]] = defaultdict(list)
-        self.by_entry_point: dict[str, list[str]] = defaultdict(list)
+        self.by_entry_point: dict[str, list[str]] = defaultdict(list)  # name -> prompts
         self.bound: dict[str, list[str]] = {}
         self.whole_programs = False
         self._load()
@@ -67,7 +69,7 @@ class ReplayBackend:
             self.by_prompt[record["prompt"]].extend(texts)
             defined = re.findall(r"^def\s+(\w+)\s*\(", record["prompt"], re.MULTILINE)
             if defined:
-                self.by_entry_point[defined[-1]].extend(texts)
+                self.by_entry_point[defined[-1]].append(record["prompt"])
             return
         if not isinstance(record.get("task_id"), str):
             raise HarnessError(f"{where}: missing string field 'task_id'")
@@ -85,12 +87,18 @@ class ReplayBackend:
             raise HarnessError(f"{where}: a sample must be a string, got {type(value).__name__}")
         return value
 
+    def _closest_prompt(self, problem) -> str:
+        """Of the CodeT prompts defining the problem's entry point, the most similar one."""
+        candidates = self.by_entry_point.get(problem.entry_point or "", [])
+        return max(candidates, default="",
+                   key=lambda prompt: difflib.SequenceMatcher(None, prompt, problem.prompt).ratio())
+
     def bind(self, problems) -> dict[str, int]:
         """Join the file's samples to the task's problems; return each problem's sample count."""
         for problem in problems:
             self.bound[problem.id] = (self.by_task.get(problem.id)
                                       or self.by_prompt.get(problem.prompt)
-                                      or self.by_entry_point.get(problem.entry_point or "", []))
+                                      or self.by_prompt.get(self._closest_prompt(problem), []))
         if not any(self.bound.values()):
             raise HarnessError(f"{self.path}: none of its samples belong to this task's problems "
                                "(joined by task_id, prompt text or entry point)")
