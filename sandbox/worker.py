@@ -54,8 +54,9 @@ VALUE_LIMIT = 8 * 1024 * 1024  # characters of a test's reported value (its `__r
 STARTUP_GRACE_S = 5.0  # from the fork to the program's start
 PHASE_GRACE_S = 0.5  # past a phase's own limit, before the worker kills the child
 DRAIN_S = 1.0  # for the output pipes to close once every process of the job is gone
-TEMPLATE_ANSWER_S = 30.0  # for a template to fork; it only fails to if killed (a dead one
-# usually shows at once: its socket closes), so this is for machines loaded beyond measure
+# For a template to fork. Only a killed one fails to, and that mostly shows at once (its
+# socket closes): this much is for machines loaded beyond measure.
+TEMPLATE_ANSWER_S = 30.0
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
