@@ -190,9 +190,12 @@ def choose_device(device: str) -> str:
 
 def choose_dtype(dtype: str, device: str) -> torch.dtype:
     if dtype == "auto":
-        if device.startswith("cuda") and not torch.cuda.is_bf16_supported():
-            return torch.float16
-        return torch.bfloat16  # on the CPU too: faster than float32 here (AVX-512)
+        if not device.startswith("cuda"):
+            # Measured on a 2-core AVX-512 CPU with left-padded batches of 8: bfloat16 was
+            # 3.6x slower than float32 and changed 4 of 8 greedy answers against the same
+            # prompts generated alone; float32 changed none.
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if dtype not in DTYPES:
         raise HarnessError(f"unknown dtype {dtype!r}; choose auto, {', '.join(DTYPES)}")
     return DTYPES[dtype]
