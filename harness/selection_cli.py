@@ -16,7 +16,7 @@ NTests = Annotated[int, typer.Option(help="Test samples per problem.")]
 TestTemperature = Annotated[float, typer.Option(help="Sampling temperature for tests.")]
 TestTopP = Annotated[float, typer.Option(help="top-p for tests.")]
 TestMaxTokens = Annotated[int, typer.Option(help="Most new tokens per test sample.")]
-TestPrompt = Annotated[Optional[str], typer.Option(help="completion (CodeT's prompt) or chat; default: chat for chat models.")]
+TestPrompt = Annotated[str, typer.Option(help="completion (CodeT's prompt, continued by the model) or chat.")]
 TestsPerSample = Annotated[int, typer.Option(help="Asserts kept per test sample (CodeT: 5).")]
 TestTimeout = Annotated[float, typer.Option(help="Seconds each generated test may run.")]
 Sandbox = Annotated[str, typer.Option(help="local or docker.")]
@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
 def gen_tests(
     run_dir: RunDirArgument,
     n_tests: NTests = 10, test_temperature: TestTemperature = 0.8, test_top_p: TestTopP = 0.95,
-    test_max_tokens: TestMaxTokens = 300, test_prompt: TestPrompt = None,
+    test_max_tokens: TestMaxTokens = 300, test_prompt: TestPrompt = "completion",
     tests_per_sample: TestsPerSample = 5, seed: Annotated[int, typer.Option()] = 0,
     samples: Annotated[Optional[Path], typer.Option(help="Replay the test samples of this file (CodeT's released format) instead of sampling the run's model.")] = None,
     overwrite: Overwrite = False,
@@ -95,7 +95,7 @@ def prefs(
     temperature: Annotated[float, typer.Option(help="Sampling temperature of the solutions (with --task).")] = 0.8,
     run_dir: Annotated[Optional[Path], typer.Option(help="The run: where --task makes it (default: OUT/run), or an existing one.")] = None,
     n_tests: NTests = 10, test_temperature: TestTemperature = 0.8, test_top_p: TestTopP = 0.95,
-    test_max_tokens: TestMaxTokens = 300, test_prompt: TestPrompt = None,
+    test_max_tokens: TestMaxTokens = 300, test_prompt: TestPrompt = "completion",
     tests_per_sample: TestsPerSample = 5, test_timeout: TestTimeout = 1.0,
     sandbox: Sandbox = "local", workers: Workers = None, overwrite: Overwrite = False,
 ):

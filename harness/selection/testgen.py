@@ -1,14 +1,16 @@
 """The test-generation stage: the model writes tests for each problem, CodeT style.
 
-Completion prompt (CodeT): the function's signature and docstring with a `pass` body, then
-`# check the correctness of <fn>` and `assert `. Like CodeT, the docstring's examples are
-removed first: they are often the hidden tests themselves. The model the model continues with asserts. Chat
-models get the same stub in a message asking for asserts. Each sample is parsed into
-single assert statements that reference the entry point: split at each `assert` that
-starts a line, cut at CodeT's boundaries (a new top-level class/def/#/if/print), keep the
-first statement that compiles, de-duplicate (by the normalized source), and keep the first
-`tests_per_sample` (CodeT: 5). Records go to test_generations.jsonl, one per sample, so a
-killed stage resumes where it stopped.
+The prompt (CodeT's, the default, for chat models too: the embedded SmolLM2 writes usable
+asserts in 11 of 18 samples this way, 8 of 18 when asked in a chat message) is the
+function's signature and docstring with a `pass` body, then `# check the correctness of
+<fn>` and `assert `, which the model continues. Like CodeT, the docstring's examples are
+removed first: they are often the hidden tests themselves. `--test-prompt chat` asks for
+asserts in a chat message instead. Each sample is parsed into single assert statements
+that reference the entry point: split at each `assert` that starts a line, cut at CodeT's
+boundaries (a new top-level class/def/#/if/print), keep the first statement that compiles,
+de-duplicate (by the normalized source), and keep the first `tests_per_sample` (CodeT: 5).
+Records go to test_generations.jsonl, one per sample, so a killed stage resumes where it
+stopped.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class TestGenerationSettings:
     top_p: float = 0.95
     max_tokens: int = 300
     seed: int = 0
-    prompt_style: str | None = None  # None: chat for chat models, else completion
+    prompt_style: str = COMPLETION
     tests_per_sample: int = 5
     samples: str | None = None  # replay this file's test samples (CodeT's format) instead
 
@@ -145,9 +147,9 @@ def test_prompt(problem: Problem, style: str) -> Prompt:
         return Prompt(text=f"{stub}\n# check the correctness of {name}\nassert ")
     if style == CHAT:
         return Prompt(messages=[{"role": "user", "content": (
-            f"Write tests for the Python function `{name}` below: assert statements that call "
-            f"`{name}` on an input and check its result. Answer with the asserts in one "
-            f"```python code block.\n\n```python\n{stub}\n# check the correctness of {name}\n```")}])
+            f"```python\n{stub}```\n\nWrite 5 test cases for `{name}`. Each test case is one line "
+            f"`assert {name}(...) == ...` with concrete arguments and the expected result. Do not "
+            f"write the function itself. Answer with one ```python code block of asserts only.")}])
     raise HarnessError(f"test generation has no prompt style {style!r}; choose {COMPLETION} or {CHAT}")
 
 
@@ -233,8 +235,7 @@ def generate_tests(run: RunDir, task, problems: list[Problem], settings: TestGen
         return
     backend = open_backend()
     try:
-        style = (settings.prompt_style or getattr(backend, "prompt_style", None)
-                 or (CHAT if backend.supports_chat else COMPLETION))
+        style = settings.prompt_style
         by_id = {p.id: p for p in problems}
         prompts = {pid: test_prompt(by_id[pid], style) for pid, indices in missing.items() if indices}
         run.update_manifest({"test_prompt_style": style})
