@@ -50,7 +50,9 @@ def display_frame(rows: pd.DataFrame, with_command: bool = True) -> pd.DataFrame
     shown = pd.DataFrame(index=rows.index)
     shown["rank"] = rows.apply(rank_label, axis=1)
     for column in IDENTITY_SHOWN[1:]:
-        shown[column] = rows[column].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+        values = rows[column].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+        if (values != "").any():
+            shown[column] = values
     shown["date"] = rows["date"].map(lambda d: str(d)[:10] if d else "")
     for column in metric_columns(rows):
         label = column + (" %" if column.startswith(PERCENT_PREFIXES) else "")

@@ -90,6 +90,7 @@ def plots_for_task(task: str, rows: pd.DataFrame, runs: dict[str, Run], folder: 
 
 def _pass_at_k_curves(rows: pd.DataFrame, runs: dict[str, Run]):
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, axes = plt.subplots(figsize=(6.4, 3.6))
     drawn = False
@@ -108,7 +109,11 @@ def _pass_at_k_curves(rows: pd.DataFrame, runs: dict[str, Run]):
     if not drawn:
         plt.close(figure)
         return None
-    axes.set_xscale("log")
+    if max(axes.get_xlim()) > 20:
+        axes.set_xscale("log")
+    axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes.set_ylim(0, 100)
     axes.set_xlabel("k")
     axes.set_ylabel("pass@k (%)")
     axes.legend(fontsize=7)
@@ -128,6 +133,7 @@ def _hallucination_bars(rows: pd.DataFrame, runs: dict[str, Run]):
         axes.bar([i + position * width for i in range(len(columns))], shares, width, label=run_label(row))
     axes.set_xticks([i + 0.4 - width / 2 for i in range(len(columns))],
                     [c.removeprefix("halu ") for c in columns], rotation=30, ha="right", fontsize=8)
+    axes.set_ylim(0, 100)
     axes.set_ylabel("share of failed samples (%)")
     axes.legend(fontsize=7)
     return figure
