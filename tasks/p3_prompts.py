@@ -36,7 +36,8 @@ def as_g(header: str, suffix: str = "") -> str:
 
 
 def rename_word(source: str, old: str, new: str) -> str:
-    """Rename a whole-word identifier outside a docstring (string bodies that quote it stay)."""
+    """Rename a whole-word identifier outside docstrings. A word followed by a quote is a
+    string prefix (f"..."), not the identifier, and stays."""
     pattern = re.compile(rf"\b{re.escape(old)}\b(?![\"'])")
     parts = source.split('"""')
     # Even parts are code, odd parts are inside triple-quoted strings.
