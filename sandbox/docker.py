@@ -31,7 +31,7 @@ from sandbox.pool import WorkerPool
 SANDBOX_LABEL = "codeharness.sandbox"
 OWNER_LABEL = "codeharness.owner"  # the harness process, for `sandbox cleanup`
 POOL_LABEL = "codeharness.pool"  # one sandbox instance
-# Each container gets its own user id from this range (the local sandbox uses 50000+): the
+# Each container gets its own user id from this range (the local sandbox's are 50000-59999): the
 # kernel counts a user's processes across all containers, and the worker's process limit
 # would count those of other pools. Below 65536, which remapped user namespaces require.
 CONTAINER_UIDS = range(61000, 65000)

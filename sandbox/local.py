@@ -2,7 +2,9 @@
 
 Each worker forks one child per job (see sandbox/worker.py). When the harness runs as root,
 programs run as an unprivileged user id (one per worker), so the process limit applies and
-the host's files are protected by permissions. Where bubblewrap is installed, each worker
+the host's files are protected by permissions. Each sandbox draws its workers' user ids at
+random, so two harnesses on one machine rarely share one (the kernel's process limit and
+signals go by user id). Where bubblewrap is installed, each worker
 lives in private network, process, IPC and mount namespaces whose root filesystem holds only
 what Python needs, read-only (the system's /usr, this Python and its packages, the worker
 script), plus a private, size-limited /tmp that the worker empties after every job.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -24,7 +27,8 @@ from sandbox.jobs import Job, Outcome, Status
 from sandbox.pool import WorkerPool
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-FIRST_SANDBOX_UID = 50000
+SANDBOX_UIDS = range(50000, 60000)  # the Docker sandbox's are 61000-64999
+_claimed_uids: set[int] = set()  # by the open sandboxes of this process
 TMPFS_MB = 256  # the private /tmp of a bubblewrapped worker
 STOP_WAIT_S = 5.0
 SCRATCH_PREFIX = "codeharness-sandbox-"
@@ -74,6 +78,7 @@ class LocalSandbox:
         # Outside bubblewrap, workers keep their scratch folders under one folder of ours,
         # on a memory filesystem where there is one (a job's folder costs ~2 ms on disk).
         self.scratch = None if self.bwrap else _make_scratch_root()
+        self.uids = _claim_uids(self.workers) if self.as_root else []
         self.pool = WorkerPool(self._start_worker, self.workers)
 
     def _start_worker(self, slot: int) -> LocalWorker:
@@ -81,7 +86,7 @@ class LocalSandbox:
                    "--max-processes", str(self.max_processes),
                    "--file-size-mb", str(self.file_size_mb)]
         if self.as_root:
-            command += ["--uid", str(FIRST_SANDBOX_UID + slot)]
+            command += ["--uid", str(self.uids[slot])]
         if self.bwrap:
             command = _bwrap_prefix() + command + ["--scratch", "/tmp"]
         else:
@@ -100,6 +105,7 @@ class LocalSandbox:
 
     def close(self) -> None:
         self.pool.close()
+        _claimed_uids.difference_update(self.uids)
         if self.scratch:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
@@ -108,6 +114,13 @@ class LocalSandbox:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _claim_uids(count: int) -> list[int]:
+    free = [uid for uid in SANDBOX_UIDS if uid not in _claimed_uids]
+    uids = [free.pop(secrets.randbelow(len(free))) for _ in range(count)]
+    _claimed_uids.update(uids)
+    return uids
 
 
 def _make_scratch_root() -> str:

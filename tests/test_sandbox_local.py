@@ -20,7 +20,7 @@ import pytest
 
 from sandbox.jobs import Job, Status
 from sandbox.jobs import TestCase as Case
-from sandbox.local import FIRST_SANDBOX_UID, LocalSandbox
+from sandbox.local import SANDBOX_UIDS, LocalSandbox
 from sandbox.worker import OUTPUT_LIMIT
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,6 +118,16 @@ def test_each_job_gets_a_fresh_folder():
     assert verdicts == [Status.PASSED, Status.PASSED]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="programs change user only when the harness is root")
+def test_sandboxes_open_at_once_run_programs_as_different_users():
+    """A program may kill(-1) every process of its user: it must not reach another sandbox's."""
+    whoami = Job("uid", "import os\nprint(os.getuid())", [])
+    with LocalSandbox(workers=2) as first, LocalSandbox(workers=2) as second:
+        seen = [int(o.stdout) for box in (first, second) for o in box.run([whoami] * 4)]
+        assert set(first.uids).isdisjoint(second.uids)
+    assert set(seen) <= set(first.uids) | set(second.uids) and all(uid in SANDBOX_UIDS for uid in seen)
+    assert len(set(seen)) >= 2
+
 # ---------------------------------------------------------------- lifetime
 
 HARNESS = """
@@ -178,7 +188,7 @@ def sandbox_users(tree: dict[int, str]) -> dict[int, int]:
     for pid in tree:
         with contextlib.suppress(OSError):
             status = Path(f"/proc/{pid}/status").read_text()
-            if int(status.split("\nUid:")[1].split()[0]) >= FIRST_SANDBOX_UID:
+            if int(status.split("\nUid:")[1].split()[0]) in SANDBOX_UIDS:
                 users[pid] = int(status.split("\nPPid:")[1].split()[0])
     return users
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.jobs import Status
-from sandbox.local import FIRST_SANDBOX_UID, LocalSandbox
+from sandbox.local import SANDBOX_UIDS, LocalSandbox
 from sandbox.worker import OUTPUT_LIMIT
 from tests.security.hostile import (IN_PROCESS_FORGERY, REPO, LoopbackServer, canary_jobs,
                                     hostile_cases)
@@ -60,7 +60,7 @@ def stray_processes(before: set[int]) -> list[str]:
         except OSError:
             continue  # gone meanwhile
         idle = descendants(pid) <= templates if pid in workers else not descendants(pid)
-        if uid >= FIRST_SANDBOX_UID or pid not in workers | templates or not idle:
+        if uid in SANDBOX_UIDS or pid not in workers | templates or not idle:
             stray.append(f"{pid} uid {uid}: {_command(pid)[:100]!r}")
     if len(templates) > len(workers):
         stray.append(f"{len(templates)} templates for {len(workers)} workers")
