@@ -131,15 +131,18 @@ def run_command(stages: tuple[str, ...]):
         if data_path:
             task_options["data_path"] = data_path
         chosen_backend = backend or ("openai" if serve else default_backend())
-        backend_options = ({"batch_size": batch_size, "device": device, "dtype": dtype}
-                           if chosen_backend == "hf" else {})
+        backend_options, runtime_options = {}, {}
+        if chosen_backend == "hf":
+            backend_options = {"device": device, "dtype": dtype}
+            runtime_options = {"batch_size": batch_size}
         parallel = {"tensor_parallel_size": tensor_parallel_size,
                     "data_parallel_size": data_parallel_size}
         if chosen_backend == "vllm":
             backend_options = parallel
         if chosen_backend == "openai":
-            backend_options = {"base_url": base_url, "serve": serve, "max_concurrency": max_concurrency,
-                               "request_timeout": request_timeout, **(parallel if serve else {})}
+            backend_options = {"serve": serve, **(parallel if serve else {})}
+            runtime_options = {"base_url": base_url, "max_concurrency": max_concurrency,
+                               "request_timeout": request_timeout}
         elif serve or base_url:
             raise HarnessError(f"--serve and --base-url are for --backend openai, not {chosen_backend}")
         if chosen_backend == "replay":
@@ -148,7 +151,7 @@ def run_command(stages: tuple[str, ...]):
             backend_options = {"samples": str(samples.resolve())}
         config = RunConfig(
             task=task, task_options=task_options, model=model, backend=chosen_backend,
-            backend_options=backend_options,
+            backend_options=backend_options, runtime_options=runtime_options,
             sampling=SamplingConfig(n=n, temperature=temperature, top_p=top_p,
                                     max_tokens=max_tokens, seed=seed),
             prompt_style=prompt, limit=limit,
@@ -186,7 +189,7 @@ def run_stages(config, run_path: Path, overwrite: bool, stages: tuple[str, ...],
 def open_model(config):
     from harness.backends import open_backend
 
-    options = dict(config.backend_options)
+    options = {**config.backend_options, **config.runtime_options}
     if config.backend != "replay":
         options["model"] = config.model
     return open_backend(config.backend, **options)

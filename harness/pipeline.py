@@ -34,9 +34,15 @@ class RunConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     prompt_style: str | None = None
     limit: int | None = None
+    # How the model is reached, not what it answers (batch size, server address, concurrency,
+    # timeouts): left out of the identity, so a run can resume with other values, e.g. a
+    # smaller batch after running out of GPU memory.
+    runtime_options: dict = field(default_factory=dict)
 
     def identity(self) -> dict:
-        return json.loads(json.dumps(asdict(self), sort_keys=True, default=str))
+        data = asdict(self)
+        del data["runtime_options"]
+        return json.loads(json.dumps(data, sort_keys=True, default=str))
 
     def run_id(self) -> str:
         digest = hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()

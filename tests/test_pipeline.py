@@ -76,3 +76,23 @@ def test_execute_and_score_give_the_expected_pass_rates(tmp_path, humaneval, loc
 def test_unknown_task_option_is_a_clear_error():
     with pytest.raises(HarnessError, match="has no option --color"):
         create_task("humaneval", color="blue")
+
+
+def test_runtime_options_do_not_change_the_run_but_decoding_does(tmp_path):
+    """A run resumes with a smaller batch or another server address; other samples are
+    another run."""
+    def config(**changes):
+        base = dict(task="humaneval", backend="hf", backend_options={"device": "cpu", "dtype": "auto"},
+                    runtime_options={"batch_size": 8})
+        return pipeline.RunConfig(**{**base, **changes})
+
+    first = config()
+    run = RunDir(tmp_path / first.run_id())
+    pipeline.open_run(run, first, overwrite=False)
+    smaller_batch = config(runtime_options={"batch_size": 2})
+    assert smaller_batch.run_id() == first.run_id()
+    pipeline.open_run(run, smaller_batch, overwrite=False)
+    hotter = config(sampling=SamplingConfig(temperature=0.8))
+    assert hotter.run_id() != first.run_id()
+    with pytest.raises(HarnessError, match="config"):
+        pipeline.open_run(run, hotter, overwrite=False)
