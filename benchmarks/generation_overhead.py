@@ -29,39 +29,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.timed_runs import harness_run  # noqa: E402
 from harness import pipeline  # noqa: E402
 from harness.backends.base import SamplingConfig  # noqa: E402
 from harness.backends.vllm import VLLMBackend  # noqa: E402
-from harness.rundir import RunDir  # noqa: E402
 from tasks import create_task  # noqa: E402
 
 TARGET_RATIO = 1.05
-
-
-class KeepOpen:
-    """Lends a backend to one pipeline run without letting the run close it."""
-
-    def __init__(self, backend):
-        self.backend = backend
-
-    def __getattr__(self, name):
-        return getattr(self.backend, name)
-
-    def close(self):
-        pass
-
-
-def harness_run(backend, task, problems, sampling: SamplingConfig, backend_name: str,
-                scratch: Path) -> tuple[float, int]:
-    """Seconds and generated tokens of one pipeline.generate into a fresh run directory."""
-    config = pipeline.RunConfig(task=task.name, backend=backend_name, sampling=sampling,
-                                limit=len(problems))
-    run = RunDir(Path(tempfile.mkdtemp(dir=scratch)))
-    pipeline.open_run(run, config, overwrite=False)
-    started = time.perf_counter()
-    pipeline.generate(run, config, task, problems, lambda: KeepOpen(backend))
-    elapsed = time.perf_counter() - started
-    return elapsed, sum(g["completion_tokens"] for g in run.generations())
 
 
 def bare_run(llm, conversations: list, sampling: SamplingConfig) -> tuple[float, int]:
