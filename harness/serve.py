@@ -25,6 +25,18 @@ from harness.errors import HarnessError
 START_TIMEOUT_S = 1200.0  # a large checkpoint can take many minutes to load
 STOP_GRACE_S = 20.0
 HEALTH_POLL_S = 0.5
+# Starts the server with a parent-death signal, so it stops even when the harness is killed
+# with SIGKILL (vLLM's engine processes follow their server). The signal comes when the
+# thread that started the server ends: start it from a thread that lives as long as the run.
+LAUNCH_SERVER = """
+import ctypes, os, runpy, signal, sys
+harness = int(sys.argv.pop(1))
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+if os.getppid() != harness:  # the harness died before the signal was armed
+    sys.exit(1)
+runpy.run_module("vllm.entrypoints.openai.api_server", run_name="__main__", alter_sys=True)
+"""
 
 
 def free_port() -> int:
@@ -56,7 +68,7 @@ class VLLMServer:
         self._previous_sigterm = None
 
     def command(self, port: int) -> list[str]:
-        return [sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+        return [sys.executable, "-c", LAUNCH_SERVER, str(os.getpid()),
                 "--model", self.model_path, "--host", "127.0.0.1", "--port", str(port),
                 *server_flags(self.options)]
 
