@@ -10,6 +10,7 @@ TASKS = {
     "mbpp": "tasks.mbpp:Mbpp",
     "mbpp_sanitized": "tasks.mbpp:MbppSanitized",
     "mbpp_plus": "tasks.mbpp_plus:MbppPlus",
+    "apps": "tasks.apps:Apps",
     "codehalu": "tasks.codehalu:CodeHalu",
     "p3": "tasks.p3:P3",
     "p3_all": "tasks.p3:P3All",

@@ -6,11 +6,22 @@
 `apps_problem` and may change the prompt; building jobs, running them (tasks/apps_runtime.py)
 and judging are shared. Answers are compared with APPS's lenient rules
 (`tasks.apps_runtime.outputs_match`), each test under its own time limit.
+
+`Apps` is the benchmark itself, one `--split` (test or train) of 5,000 problems, optionally
+one `--difficulty` (introductory, interview, competition). Sources: the Hugging Face dataset
+`codeparrot/apps` (its `<split>.jsonl`, downloaded as a file: `datasets` no longer runs the
+dataset's loading script), or local files: such a JSONL file, or a folder of the original
+release (`<split>/<NNNN>/` with question.txt, input_output.json, solutions.json,
+metadata.json and starter_code.py), the split's folder or its parent. Problems without tests
+are left out, counted in the run's data sources. The first reference solution is the
+canonical one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +30,30 @@ from harness.extract import code_blocks, extract_code
 from harness.records import Prompt
 from sandbox.jobs import Job, Outcome, Status, TestCase
 from tasks.base import COMPLETION, PROGRAM, BaseTask, Judgement, Problem
+from tasks.data import HF_PREFIX, require_fields
 
 RUNTIME_SOURCE = Path(__file__).with_name("apps_runtime.py").read_text(encoding="utf-8")
 # APPS's stop sequences for completion models: the next section of the prompt format.
 STOP_SEQUENCES = ("\nQUESTION", "\n---", "\nANSWER", "<|endoftext|>")
 WRONG_OUTPUT = "WrongOutput"  # tasks.apps_runtime.WrongOutput
+
+HF_DATASET = "codeparrot/apps"
+FIELDS = ("problem_id", "question", "solutions", "input_output", "difficulty", "url", "starter_code")
+DIFFICULTIES = ("all", "introductory", "interview", "competition")
+# A problem folder of the original release: the record field each file holds.
+FOLDER_FILES = {"question": "question.txt", "solutions": "solutions.json",
+                "input_output": "input_output.json", "starter_code": "starter_code.py",
+                "metadata": "metadata.json"}
+# What APPS's harness (eval/testing_util.py) puts before every program.
+APPS_IMPORTS = (
+    "import sys\nimport time\nimport itertools\n"
+    "from itertools import accumulate, product, permutations, combinations\nimport collections\n"
+    "from collections import Counter, OrderedDict, deque, defaultdict, ChainMap\n"
+    "from functools import lru_cache\nimport math\n"
+    "from math import sqrt, sin, cos, tan, ceil, fabs, floor, gcd, exp, log, log2\n"
+    "import fractions\nfrom typing import List, Tuple\nimport numpy as np\nimport random\n"
+    "import heapq\nfrom heapq import *\n"
+)
 
 
 def apps_problem(problem_id: str, question: str, starter_code: str | None, fn_name: str | None,
@@ -91,9 +121,10 @@ class AppsTask(BaseTask):
     # -- prompts
 
     def problem_text(self, problem: Problem) -> str:
-        """APPS's prompt format."""
-        starter_code = problem.meta["starter_code"]
-        text = f"\nQUESTION:\n{problem.prompt}\n{starter_code}\n"
+        """APPS's prompt format (its eval/generate_gpt_codes.py)."""
+        text = f"\nQUESTION:\n{problem.prompt}"
+        if problem.meta["starter_code"]:
+            text += "\n" + problem.meta["starter_code"]
         text += "\nUse Call-Based format" if problem.meta["fn_name"] else "\nUse Standard Input format"
         return text
 
@@ -141,3 +172,137 @@ def _failure(outcome: Outcome):
     if outcome.status is not Status.PASSED:
         return outcome
     return next(t for t in outcome.tests if t.status not in (Status.PASSED, Status.NOT_RUN))
+
+
+@dataclass
+class Apps(AppsTask):
+    name = "apps"
+    preamble = APPS_IMPORTS
+
+    # Reference solutions among the 40 APPS test problems of ../shared/data/codehalu (the
+    # CodeHalu task's known-bad ones) that cannot pass when run as a real `__main__` on
+    # Python >= 3.9; APPS's harness wraps standard-input programs in a function.
+    known_bad = {
+        "test/1970": "the reference solution uses `nonlocal` at module level; it only runs inside "
+                     "the function APPS's harness wraps programs in",
+        "test/527": "the reference solution has `return` outside a function (relies on APPS's "
+                    "harness wrapping programs in a function)",
+        "test/434": "the reference solution has `return` outside a function (relies on APPS's "
+                    "harness wrapping programs in a function)",
+        "test/66": "the reference solution imports fractions.gcd, removed in Python 3.9",
+        "test/753": "the reference solution imports fractions.gcd, removed in Python 3.9",
+        "test/559": "the reference solution's `print((*f))` is a syntax error since Python 3.9",
+    }
+
+    split: str = "test"
+    difficulty: str = "all"
+
+    def load(self) -> list[Problem]:
+        if self.difficulty not in DIFFICULTIES:
+            raise HarnessError(f"task 'apps' has no difficulty {self.difficulty!r}; "
+                               f"choose one of {', '.join(DIFFICULTIES)}")
+        problems, seen, untested = [], {}, 0
+        for where, record in self._records():
+            require_fields(record, FIELDS, where)
+            if self.difficulty not in ("all", record["difficulty"]):
+                continue
+            if not record["input_output"]:
+                untested += 1
+                continue
+            problem = self._problem(record, where)
+            if problem.id in seen:
+                raise HarnessError(f"{where}: problem id {problem.id!r} again (first at {seen[problem.id]})")
+            seen[problem.id] = where
+            problems.append(problem)
+        if untested:
+            self._sources[-1]["left_out_without_tests"] = untested
+            warnings.warn(f"apps: {untested} {self.split} problems have no tests and are left out",
+                          stacklevel=2)
+        return problems
+
+    def _problem(self, record: dict, where: str) -> Problem:
+        tests = _decoded(record["input_output"], "input_output", where, dict)
+        if not isinstance(tests.get("inputs"), list) or not isinstance(tests.get("outputs"), list):
+            raise HarnessError(f"{where}: field input_output needs 'inputs' and 'outputs' lists")
+        solutions = _decoded(record["solutions"] or "[]", "solutions", where, list)
+        return apps_problem(
+            f"{self.split}/{record['problem_id']}", record["question"], record["starter_code"],
+            tests.get("fn_name"), tests["inputs"], tests["outputs"],
+            solutions[0] if solutions else None, where,
+            apps_id=record["problem_id"], difficulty=record["difficulty"], url=record["url"],
+        )
+
+    def _records(self):
+        """(where, record) pairs, `where` naming the file and line or the problem's folder."""
+        path = self._source()
+        if not path.exists():
+            raise HarnessError(f"{path}: data file or folder not found")
+        if not path.is_dir():
+            yield from _jsonl_records(self.record_file(path))
+            return
+        split_dir = path / self.split if (path / self.split).is_dir() else path
+        folders = sorted((p for p in split_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+                         key=lambda p: int(p.name))
+        if not folders:
+            raise HarnessError(f"{split_dir}: no APPS problem folders (0000, 0001, ...) in this folder")
+        digest = hashlib.sha256()
+        for folder in folders:
+            yield str(folder), _folder_record(folder, digest)
+        self._sources.append({"path": str(split_dir.resolve()), "sha256": digest.hexdigest()})
+
+    def _source(self) -> Path:
+        source = self.data_path or HF_PREFIX + HF_DATASET
+        if not source.startswith(HF_PREFIX):
+            return Path(source)
+        from huggingface_hub import hf_hub_download
+
+        name = source[len(HF_PREFIX):]
+        try:
+            return Path(hf_hub_download(name, f"{self.split}.jsonl", repo_type="dataset"))
+        except Exception as exc:  # noqa: BLE001 - network, auth and missing files all end here
+            raise HarnessError(
+                f"could not download {self.split}.jsonl from the Hugging Face dataset {name!r}: {exc}\n"
+                "Task 'apps' reads it unless given --data-path (a JSONL file, or a folder of the "
+                "APPS release).") from exc
+
+
+def _jsonl_records(path: Path):
+    # Line by line: the test split's file is large, and errors name the exact line.
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path} line {number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise HarnessError(f"{where}: malformed JSON ({exc.msg})") from exc
+            if not isinstance(record, dict):
+                raise HarnessError(f"{where}: not a JSON object")
+            yield where, record
+
+
+def _folder_record(folder: Path, digest) -> dict:
+    """A problem folder of the APPS release as a record of `codeparrot/apps`; the files it
+    has go into `digest`. Missing files leave their fields empty, or out when required."""
+    record = {"problem_id": int(folder.name), "solutions": "", "input_output": "", "starter_code": ""}
+    for field, name in FOLDER_FILES.items():
+        path = folder / name
+        if path.is_file():
+            data = path.read_bytes()
+            digest.update(f"{folder.name}/{name} {len(data)}\n".encode() + data)
+            record[field] = data.decode("utf-8")
+    metadata = _decoded(record.pop("metadata", "{}"), "metadata", str(folder), dict)
+    record.update({key: metadata[key] for key in ("difficulty", "url") if key in metadata})
+    return record
+
+
+def _decoded(text, field: str, where: str, kind: type):
+    """A record's JSON-encoded field."""
+    try:
+        value = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise HarnessError(f"{where}: field {field} is not JSON text ({exc})") from exc
+    if not isinstance(value, kind):
+        raise HarnessError(f"{where}: field {field} is not a JSON {'object' if kind is dict else 'list'}")
+    return value
