@@ -50,7 +50,9 @@ ANSWER_PREVIEW_CHARS = 200
 # P3 predates Python's limit on int <-> str conversion (3.11); several puzzles need huge ints.
 PRELUDE = "__import__('sys').set_int_max_str_digits(0)\n"
 
-# The trusted check, run after the model's program. `sol()` runs first; then any builtins it
+# The trusted check, run after the model's program. The answer's preview is bounded before it
+# is made: a listed paper answer is a list of 85,012 ints of 85,012 bits each.
+# `sol()` runs first; then any builtins it
 # patched are restored and `sat` is rebuilt from its source, so the program cannot change
 # what the check means. The type check is exact: True is not an int, 3 is not a float.
 CHECK = '''
@@ -71,7 +73,20 @@ _puzzle = {{}}
 exec({sat_program!r}, _puzzle)
 if _puzzle["sat"](_answer) is not True:
     raise AssertionError("sat(answer) is not True")
-__result__ = repr(_answer)[:{preview}]
+
+import reprlib as _reprlib
+
+
+class _Preview(_reprlib.Repr):
+    def repr_int(self, value, level):  # a huge int's decimal digits take quadratic time
+        bits = value.bit_length()
+        return repr(value) if bits <= 1024 else "<int of " + str(bits) + " bits>"
+
+
+_preview = _Preview()
+_preview.maxlist = _preview.maxtuple = 50
+_preview.maxstring = _preview.maxother = {preview}
+__result__ = _preview.repr(_answer)[:{preview}]
 '''
 
 

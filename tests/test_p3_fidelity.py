@@ -95,7 +95,10 @@ def test_every_listed_solution_verifies(task, puzzles, experiments, local_sandbo
     """All four experiments' distinct solutions (29,541 programs) pass our sandboxed check.
     A few answers depend on the order in which a set of strings iterates, which changes with
     the interpreter's hash seed; the paper's judge happened to accept them. Such a solution
-    may fail here, but then it must pass under some PYTHONHASHSEED."""
+    may fail here, but then it must pass under some PYTHONHASHSEED. A few others are slow
+    (numeric searches of 2-7 s on this machine, a string grown to 999,000 characters by
+    repeated concatenation in 22 s): one that runs out of the task's time must pass alone
+    with a minute per unit of puzzle weight."""
     jobs, programs = [], {}
     for name, experiment in experiments.items():
         for puzzle, solutions in zip(puzzles, listed_solutions(experiment)):
@@ -111,10 +114,22 @@ def test_every_listed_solution_verifies(task, puzzles, experiments, local_sandbo
     print(f"\n{verified} listed solutions verified in {elapsed:.0f} s ({verified / elapsed:.0f}/s); "
           f"failed under this run's hash seed: {failures}")
     assert verified == 29541
-    assert all(status == "failed" for _, _, status in failures)
-    for job_id, index, _ in failures:
+    assert all(status in ("failed", "timeout") for _, _, status in failures)
+    slow = [(job_id, index) for job_id, index, status in failures if status == "timeout"]
+    patient = P3(data_path=task.data_path, timeout_s=60)
+    retried = patient_verdicts(patient, [(programs[job_id][0], programs[job_id][1][index]) for job_id, index in slow],
+                               local_sandbox)
+    assert retried == ["passed"] * len(slow), list(zip(slow, retried))
+    for job_id, index, status in failures:
         puzzle, batch = programs[job_id]
-        assert passing_hash_seeds(task, puzzle, batch[index], local_sandbox), (job_id, index)
+        if status == "failed":
+            assert passing_hash_seeds(task, puzzle, batch[index], local_sandbox), (job_id, index)
+
+
+def patient_verdicts(task, puzzles_and_programs, sandbox) -> list[str]:
+    jobs = [task.build_job(puzzle, program, str(i)) for i, (puzzle, program) in enumerate(puzzles_and_programs)]
+    verdicts = {outcome.job_id: outcome.verdict.value for outcome in sandbox.run(jobs)}
+    return [verdicts[job.id] for job in jobs]
 
 
 def executions_of(experiment: dict, puzzles) -> list[Execution]:
