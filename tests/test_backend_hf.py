@@ -105,6 +105,27 @@ def test_seeded_sampling_depends_on_seed_problem_and_index_not_on_batching(backe
     assert reseeded["chat", 2].text != batched["chat", 2].text
 
 
+def test_seeded_sampling_draws_each_token_with_its_probability():
+    """The hashed Gumbel-max draw is a draw from softmax(logits / temperature), whether the
+    randomness varies with the seed (samples) or with the step (tokens of one sample)."""
+    import torch
+
+    from harness.backends.hf import SeededSampling
+
+    logits = torch.tensor([[0.0, 1.0, 2.0, -1.0, -float("inf")]])
+    expected = (logits / 0.7).softmax(-1)[0]
+    sampling = SamplingConfig(temperature=0.7, top_p=1.0)
+
+    def draw(seed: int, step: int) -> int:
+        ids = torch.zeros(1, 3 + step, dtype=torch.long)
+        return int(SeededSampling([seed], sampling, prompt_length=3)(ids, logits.clone()).argmax())
+
+    for drawn in ([draw(seed, 0) for seed in range(4000)], [draw(12345, step) for step in range(4000)]):
+        frequencies = torch.bincount(torch.tensor(drawn), minlength=5) / len(drawn)
+        assert torch.allclose(frequencies, expected, atol=0.025), (frequencies, expected)
+    assert draw(1, 5) == draw(1, 5)
+
+
 def test_describe_names_the_checkpoint_and_settings(backend):
     described = backend.describe()
     assert described["path"] == str(embedded_checkpoint())

@@ -21,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import re
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -68,7 +69,17 @@ def engine_options(tensor_parallel_size: int, on_cpu: bool) -> dict:
                "generation_config": "vllm"}
     if on_cpu:
         options["enforce_eager"] = True  # compiling costs minutes on a CPU and gains nothing
+        options["dtype"] = cpu_dtype()
     return options
+
+
+def cpu_dtype() -> str:
+    """bfloat16 where the CPU computes it natively; elsewhere vLLM's bfloat16 matrix products
+    fall back to slow kernels (2 cores without AVX512-BF16: 44 generated tok/s in bfloat16,
+    201 in float32)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return "bfloat16" if re.search(r"\b(avx512_bf16|amx_bf16)\b", flags) else "float32"
 
 
 def device_environments(tensor_parallel_size: int, replicas: int, on_cpu: bool) -> list[dict]:
