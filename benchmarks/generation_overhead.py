@@ -29,11 +29,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from codeharness.backends.vllm import VLLMBackend  # noqa: E402
+from codeharness.core.records import SamplingConfig  # noqa: E402
+from codeharness.pipeline import stages as pipeline  # noqa: E402
+from codeharness.tasks import create_task  # noqa: E402
+
 from benchmarks.timed_runs import harness_run  # noqa: E402
-from harness import pipeline  # noqa: E402
-from harness.backends.base import SamplingConfig  # noqa: E402
-from harness.backends.vllm import VLLMBackend  # noqa: E402
-from tasks import create_task  # noqa: E402
 
 TARGET_RATIO = 1.05
 
@@ -95,7 +96,7 @@ def measure(args, scratch: Path) -> None:
     llm.reset_prefix_cache()
     vllm_time, vllm_tokens = harness_run(backend, task, subset, sampling, "vllm", scratch)
     backend.close()
-    from harness.backends.hf import HFBackend
+    from codeharness.backends.hf import HFBackend
 
     hf_time, hf_tokens = harness_run(HFBackend(), task, subset, sampling, "hf", scratch)
     hf_rate, vllm_rate = hf_tokens / hf_time, vllm_tokens / vllm_time

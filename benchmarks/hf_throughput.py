@@ -25,11 +25,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from codeharness.backends.hf import HFBackend  # noqa: E402
+from codeharness.core.records import GenerationRequest, SamplingConfig  # noqa: E402
+from codeharness.pipeline import stages as pipeline  # noqa: E402
+from codeharness.tasks import create_task  # noqa: E402
+
 from benchmarks.timed_runs import harness_run  # noqa: E402
-from harness import pipeline  # noqa: E402
-from harness.backends.base import GenerationRequest, SamplingConfig  # noqa: E402
-from harness.backends.hf import HFBackend  # noqa: E402
-from tasks import create_task  # noqa: E402
 
 
 def bare_run(backend: HFBackend, requests: list[GenerationRequest],
@@ -72,7 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     task = create_task("humaneval", **({"data_path": args.data_path} if args.data_path else {}))
     problems = pipeline.load_problems(task, args.problems)
-    backend = HFBackend(args.model, batch_size=args.batch_size, device=args.device)
+    backend = HFBackend(args.model, batch_size=args.batch_size, device=args.device).engine
     print(f"{len(problems)} HumanEval chat prompts, max_tokens {args.max_tokens}, batch "
           f"{args.batch_size}, {backend.describe()['device']} {backend.describe()['dtype']}", flush=True)
     settings = [("greedy", SamplingConfig(n=1, temperature=0.0, max_tokens=args.max_tokens)),

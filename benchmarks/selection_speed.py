@@ -13,8 +13,7 @@ import statistics
 import time
 
 import numpy as np
-
-from harness.selection import selectors
+from codeharness.scorers import selectors
 
 SOLUTIONS = TESTS = 1000
 TARGET_S = 1.0

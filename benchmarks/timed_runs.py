@@ -7,9 +7,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.rundir import RunDir
+from codeharness.core.records import SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
 
 
 class KeepOpen:

@@ -1,4 +1,4 @@
-from harness.cli import app
+from codeharness.cli.main import app
 
 # vLLM starts its engine processes with `spawn`, which imports this module again in each.
 if __name__ == "__main__":

@@ -10,9 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.rundir import MANIFEST, SCORES
-
-SELECTION = "selection.json"
+from codeharness.core.rundir import MANIFEST, SCORES, SELECTION
 
 
 @dataclass

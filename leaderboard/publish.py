@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.errors import HarnessError
+from codeharness.core.errors import HarnessError
 
 
 def copy_site(site: Path, to: Path) -> Path:

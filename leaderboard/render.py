@@ -7,13 +7,17 @@ from pathlib import Path
 
 import pandas as pd
 
-IDENTITY_SHOWN = ("rank", "model", "backend", "prompt", "n", "temperature", "task_options", "date")
-PERCENT_PREFIXES = ("base ", "plus ", "exact ", "normalized ", "emulation ", "halu ", "HR mean",
-                    "correct rate", "P3 solved", "select ", "parse failure", "DIA mean TSR")
+IDENTITY_SHOWN = ("rank", "model", "backend", "prompt", "n", "problems", "temperature", "task_options",
+                  "date")
 HIDDEN_SUFFIXES = (" ci_low", " ci_high")
 NOT_METRICS = {"task", "revision", "top_p", "max_tokens", "seed", "limit", "harness_version", "git_sha",
-               "command", "run_id", "run_path", "primary metric", "primary", "tied", "DIA k",
+               "command", "run_id", "run_path", "primary metric", "primary", "tied", "complete",
                *IDENTITY_SHOWN}
+
+
+def is_percent(rows: pd.DataFrame, column: str) -> bool:
+    """Shares declared by their scorer, and selection's pass@1 and gains."""
+    return column in rows.attrs.get("percent", ()) or column.startswith("select ")
 
 
 def metric_columns(rows: pd.DataFrame) -> list[str]:
@@ -30,7 +34,7 @@ def format_metric(rows: pd.DataFrame, column: str, index) -> str:
         return ""
     if not isinstance(value, (int, float)):
         return str(value)
-    if not column.startswith(PERCENT_PREFIXES):
+    if not is_percent(rows, column):
         return f"{value:.2f}"
     text = f"{100 * value:.1f}"
     low, high = rows.get(f"{column} ci_low"), rows.get(f"{column} ci_high")
@@ -40,6 +44,8 @@ def format_metric(rows: pd.DataFrame, column: str, index) -> str:
 
 
 def rank_label(row) -> str:
+    if not row["complete"]:
+        return "partial"
     if row["rank"] is None or pd.isna(row["rank"]):
         return ""
     return f"{int(row['rank'])}{'=' if row['tied'] else ''}"
@@ -55,7 +61,7 @@ def display_frame(rows: pd.DataFrame, with_command: bool = True) -> pd.DataFrame
             shown[column] = values
     shown["date"] = rows["date"].map(lambda d: str(d)[:10] if d else "")
     for column in metric_columns(rows):
-        label = column + (" %" if column.startswith(PERCENT_PREFIXES) else "")
+        label = column + (" %" if is_percent(rows, column) else "")
         shown[label] = [format_metric(rows, column, index) for index in rows.index]
     if with_command:
         shown["command"] = rows["command"]
@@ -64,7 +70,8 @@ def display_frame(rows: pd.DataFrame, with_command: bool = True) -> pd.DataFrame
 
 def to_markdown(table: pd.DataFrame) -> str:
     parts = ["# codeharness leaderboard\n",
-             "Ranks: `=` marks runs whose 95% confidence intervals overlap another run's.\n"]
+             "Ranks: `=` marks runs whose 95% confidence intervals overlap another run's; "
+             "`partial` runs (some of the task's problems, or samples missing) are not ranked.\n"]
     for task, rows in table.groupby("task", sort=True):
         shown = display_frame(rows)
         shown["command"] = shown["command"].map(lambda c: f"`{c}`" if c else "")

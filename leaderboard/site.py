@@ -9,9 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-
-from leaderboard.collect import Run
-from leaderboard.render import display_frame
+from codeharness.leaderboard.collect import Run
+from codeharness.leaderboard.render import display_frame
 
 STATIC = Path(__file__).with_name("static")
 TEMPLATES = Path(__file__).with_name("templates")
@@ -71,84 +70,80 @@ def run_label(row) -> str:
 
 
 def plots_for_task(task: str, rows: pd.DataFrame, runs: dict[str, Run], folder: Path) -> list[dict]:
+    """One figure per chart id the task's runs declared (scores.json "charts"), each run a
+    line, a set of bars or a point in it."""
     import matplotlib
 
     matplotlib.use("Agg")
     folder.mkdir(exist_ok=True)
+    by_id: dict[str, list[tuple[dict, dict]]] = {}
+    for _, row in rows.iterrows():
+        for chart in runs[row["run_id"]].scores.get("charts") or []:
+            by_id.setdefault(chart["id"], []).append((row, chart))
     plots = []
-    for title, draw, name in (("pass@k over k", _pass_at_k_curves, "passk"),
-                              ("hallucination profile of failed samples", _hallucination_bars, "halu"),
-                              ("DIA: reliability vs success", _dia_scatter, "dia")):
-        figure = draw(rows, runs)
-        if figure is not None:
-            path = folder / f"{slug(task)}-{name}.svg"
-            figure.savefig(path, bbox_inches="tight")
-            matplotlib.pyplot.close(figure)
-            plots.append({"title": f"{task}: {title}", "path": f"plots/{path.name}"})
+    for chart_id, drawn in by_id.items():
+        figure = DRAW[drawn[0][1]["kind"]](drawn)
+        path = folder / f"{slug(task)}-{slug(chart_id)}.svg"
+        figure.savefig(path, bbox_inches="tight")
+        matplotlib.pyplot.close(figure)
+        plots.append({"title": f"{task}: {drawn[0][1]['title']}", "path": f"plots/{path.name}"})
     return plots
 
 
-def _pass_at_k_curves(rows: pd.DataFrame, runs: dict[str, Run]):
+def _figure(first: dict, size: tuple[float, float] = (6.4, 3.6)):
     import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=size)
+    axes.set_xlabel(first["x_label"])
+    axes.set_ylabel(first["y_label"])
+    return figure, axes
+
+
+def _label(row, chart: dict) -> str:
+    return run_label(row) + (f" ({chart['series']})" if chart.get("series") else "")
+
+
+def _curves(drawn: list[tuple[dict, dict]]):
     import matplotlib.ticker
 
-    figure, axes = plt.subplots(figsize=(6.4, 3.6))
-    drawn = False
-    for _, row in rows.iterrows():
-        table = runs[row["run_id"]].scores.get("pass_at_k") or {}
-        group = "plus" if "plus" in table else next(iter(table), None)
-        if group is None:
-            continue
-        ks = sorted(int(key.removeprefix("pass@")) for key in table[group] if key.startswith("pass@"))
-        values = [100 * table[group][f"pass@{k}"]["value"] for k in ks]
-        low = [100 * table[group][f"pass@{k}"]["ci_low"] for k in ks]
-        high = [100 * table[group][f"pass@{k}"]["ci_high"] for k in ks]
-        line, = axes.plot(ks, values, marker="o", label=f"{run_label(row)} ({group})")
-        axes.fill_between(ks, low, high, color=line.get_color(), alpha=0.15)
-        drawn = True
-    if not drawn:
-        plt.close(figure)
-        return None
+    figure, axes = _figure(drawn[0][1])
+    for row, chart in drawn:
+        xs, ys, lows, highs = zip(*chart["points"]) if chart["points"] else ((), (), (), ())
+        line, = axes.plot(xs, ys, marker="o", label=_label(row, chart))
+        if all(v is not None for v in lows + highs):
+            axes.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.15)
     if max(axes.get_xlim()) > 20:
         axes.set_xscale("log")
     axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     axes.set_ylim(0, 100)
-    axes.set_xlabel("k")
-    axes.set_ylabel("pass@k (%)")
     axes.legend(fontsize=7)
     return figure
 
 
-def _hallucination_bars(rows: pd.DataFrame, runs: dict[str, Run]):
-    import matplotlib.pyplot as plt
-
-    columns = [c for c in rows.columns if c.startswith("halu ") and rows[c].notna().any()]
-    if not columns:
-        return None
-    figure, axes = plt.subplots(figsize=(6.4, 3.6))
-    width = 0.8 / len(rows)
-    for position, (_, row) in enumerate(rows.iterrows()):
-        shares = [100 * (row[c] if pd.notna(row[c]) else 0) for c in columns]
-        axes.bar([i + position * width for i in range(len(columns))], shares, width, label=run_label(row))
-    axes.set_xticks([i + 0.4 - width / 2 for i in range(len(columns))],
-                    [c.removeprefix("halu ") for c in columns], rotation=30, ha="right", fontsize=8)
+def _bars(drawn: list[tuple[dict, dict]]):
+    figure, axes = _figure(drawn[0][1])
+    labels = list(dict.fromkeys(label for _, chart in drawn for label, _ in chart["points"]))
+    width = 0.8 / len(drawn)
+    for position, (row, chart) in enumerate(drawn):
+        values = dict(chart["points"])
+        axes.bar([i + position * width for i in range(len(labels))], [values.get(label, 0) for label in labels],
+                 width, label=_label(row, chart))
+    axes.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))], labels, rotation=30, ha="right",
+                    fontsize=8)
     axes.set_ylim(0, 100)
-    axes.set_ylabel("share of failed samples (%)")
     axes.legend(fontsize=7)
     return figure
 
 
-def _dia_scatter(rows: pd.DataFrame, runs: dict[str, Run]):
-    import matplotlib.pyplot as plt
-
-    if "DIA RS@k" not in rows.columns or rows["DIA RS@k"].isna().all():
-        return None
-    figure, axes = plt.subplots(figsize=(5.0, 3.6))
-    for _, row in rows[rows["DIA RS@k"].notna()].iterrows():
-        axes.scatter(100 * row["DIA mean TSR"], row["DIA RS@k"], label=run_label(row))
-    axes.set_xlabel("mean task success rate (%)")
-    axes.set_ylabel("reliability score RS@k")
+def _points(drawn: list[tuple[dict, dict]]):
+    figure, axes = _figure(drawn[0][1], size=(5.0, 3.6))
+    for row, chart in drawn:
+        x, y = chart["points"][0]
+        axes.scatter(x, y, label=_label(row, chart))
     axes.axhline(0, color="grey", linewidth=0.5)
     axes.legend(fontsize=7)
     return figure
+
+
+DRAW = {"curve": _curves, "bars": _bars, "point": _points}

@@ -13,6 +13,9 @@ after a crash, an out-of-memory kill, a job that left a process behind, or every
 `max_jobs_per_container` jobs. Containers are removed when the sandbox closes (normal exit,
 errors, Ctrl-C); if the harness dies, the engine closes their stdin, the worker exits and the
 engine removes them. `codeharness sandbox cleanup` removes whatever a crash left anyway.
+
+The image lists, when it is built, what its Python imports (MODULES_FILE); the environment
+probe (sandbox/probe.py) imports all of it in the containers before any job runs.
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from harness.errors import HarnessError
-from sandbox.jobs import Job, Outcome, Status
-from sandbox.pool import WorkerPool
+from codeharness.core import registry
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import Status
+from codeharness.sandbox.base import BaseSandbox
+from codeharness.sandbox.jobs import Job, Outcome
+from codeharness.sandbox.pool import WorkerPool
+from codeharness.sandbox.probe import Probe
 
 SANDBOX_LABEL = "codeharness.sandbox"
 OWNER_LABEL = "codeharness.owner"  # the harness process, for `sandbox cleanup`
@@ -36,6 +43,7 @@ POOL_LABEL = "codeharness.pool"  # one sandbox instance
 # would count those of other pools. Below 65536, which remapped user namespaces require.
 CONTAINER_UIDS = range(61000, 65000)
 FRAME_HEADER = 8
+MODULES_FILE = "/opt/codeharness/modules.json"  # written when the image is built
 STDOUT_STREAM = 1
 
 
@@ -128,14 +136,18 @@ def _remove(container) -> None:
         pass
 
 
-class DockerSandbox:
+@registry.sandboxes.register
+class DockerSandbox(BaseSandbox):
     name = "docker"
+    install_hint = "build an image that has them (`codeharness sandbox build`)"
+    languages_hint = ("rebuild the image (`codeharness sandbox build --offline`, or without "
+                      "--offline from a registry), whose recipes install the toolchains ({packages})")
 
     def __init__(self, workers: int | None = None, image: str | None = None,
                  memory_mb: int = 3072, cpus: float = 1.0, pids_limit: int = 128,
                  tmpfs_mb: int = 256, max_processes: int = 64, file_size_mb: int = 64,
                  max_jobs_per_container: int = 1000):
-        from sandbox.docker_image import find_image
+        from codeharness.sandbox.docker_image import find_image
 
         self.client = connect()
         self.image = image or find_image(self.client)
@@ -150,12 +162,17 @@ class DockerSandbox:
         self.max_jobs_per_container = max_jobs_per_container
         self.owner = owner_token()
         self.pool_id = uuid.uuid4().hex[:12]
-        self.pool = WorkerPool(self._start_worker, self.workers)
-        # Starting a container takes about half a second: start the first ones together, now,
-        # while the caller prepares its jobs; the pool would start them one after another.
+        probe = Probe(modules=None, modules_file=MODULES_FILE, shares=self.workers,
+                      key=("docker", self.image_id, self.memory_mb, self.pids_limit,
+                           self.tmpfs_mb, self.max_processes, self.file_size_mb))
+        self.pool = WorkerPool(self._start_worker, self.workers, probe, self._explain,
+                               self.name)
+        # Starting a container takes about half a second: start them together (the pool
+        # would start them one after another), then probe the environment in all of them.
         self._starter = ThreadPoolExecutor(max_workers=self.workers)
         self._started = {slot: self._starter.submit(self._create_worker)
                          for slot in range(self.workers)}
+        self._start_pool()
 
     def _start_worker(self, slot: int) -> DockerWorker:
         started = self._started.pop(slot, None)
@@ -172,7 +189,9 @@ class DockerSandbox:
             user=f"{uid}:{uid}", hostname="sandbox", working_dir="/tmp",
             labels={SANDBOX_LABEL: "docker", OWNER_LABEL: self.owner, POOL_LABEL: self.pool_id},
             network_mode="none", ipc_mode="none", read_only=True,
-            tmpfs={"/tmp": f"size={self.tmpfs_mb}m,mode=1777,nosuid,nodev,noexec"},
+            # Executable (Docker mounts a tmpfs noexec unless told): compiled programs run
+            # from their job's folder there.
+            tmpfs={"/tmp": f"size={self.tmpfs_mb}m,mode=1777,nosuid,nodev,exec"},
             mem_limit=f"{self.memory_mb}m", memswap_limit=f"{self.memory_mb}m",
             pids_limit=self.pids_limit, nano_cpus=int(self.cpus * 1e9),
             cap_drop=["ALL"], security_opt=["no-new-privileges"],
@@ -193,13 +212,29 @@ class DockerSandbox:
     def run(self, jobs: Iterable[Job]) -> Iterator[Outcome]:
         return self.pool.run(jobs)
 
+    def probe(self) -> dict:
+        """Probe the environment again in every container: the report (`ok`, the modules
+        that fail and why); the sandbox keeps running either way."""
+        report = self.pool.probe()
+        if not report["ok"]:
+            report["explanation"] = self._explain(report)
+        return report
+
+    def _explain(self, report: dict) -> str:
+        return (f"the image {self.image} lists them as importable when it was built; to fix "
+                "it: rebuild the image (`codeharness sandbox build --offline`, or without "
+                "--offline from a registry), or give the containers more room (memory_mb, "
+                "max_processes)")
+
     def describe(self) -> dict:
         return {"sandbox": self.name, "image": self.image, "image_id": self.image_id,
                 "workers": self.workers, "memory_mb": self.memory_mb, "cpus": self.cpus,
+                "languages": list(self.languages),
                 "pids_limit": self.pids_limit, "tmpfs_mb": self.tmpfs_mb,
                 "max_processes": self.max_processes, "file_size_mb": self.file_size_mb,
                 "max_jobs_per_container": self.max_jobs_per_container, "network": "none",
-                "read_only_root": True, "capabilities": "none", "user": "non-root"}
+                "read_only_root": True, "capabilities": "none", "user": "non-root",
+                "environment_probe": self.environment}
 
     def close(self) -> None:
         self.pool.close()

@@ -25,12 +25,13 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.extract import code_blocks, extract_code
-from harness.records import Prompt
-from sandbox.jobs import Job, Outcome, Status, TestCase
-from tasks.base import COMPLETION, PROGRAM, BaseTask, Judgement, Problem
-from tasks.data import HF_PREFIX, require_fields
+from codeharness.core import registry
+from codeharness.core.data import hub_dataset, jsonl_objects, require_fields
+from codeharness.core.errors import HarnessError
+from codeharness.core.extract import code_blocks, extract_code
+from codeharness.core.records import Prompt, Status
+from codeharness.sandbox.jobs import Job, Outcome, TestCase
+from codeharness.tasks.base import COMPLETION, PROGRAM, BaseTask, Judgement, Problem
 
 RUNTIME_SOURCE = Path(__file__).with_name("apps_runtime.py").read_text(encoding="utf-8")
 # APPS's stop sequences for completion models: the next section of the prompt format.
@@ -165,7 +166,7 @@ class AppsTask(BaseTask):
         status = outcome.verdict
         if status is Status.FAILED and _failure(outcome).exception_type != WRONG_OUTPUT:
             status = Status.ERROR  # the program's own failed `assert`: a crash, not a wrong answer
-        return Judgement(status, {"base": status.value})
+        return Judgement(status, {"base": status})
 
 
 def _failure(outcome: Outcome):
@@ -174,14 +175,15 @@ def _failure(outcome: Outcome):
     return next(t for t in outcome.tests if t.status not in (Status.PASSED, Status.NOT_RUN))
 
 
+@registry.tasks.register
 @dataclass
 class Apps(AppsTask):
     name = "apps"
     preamble = APPS_IMPORTS
 
-    # Reference solutions among the 40 APPS test problems of ../shared/data/codehalu (the
-    # CodeHalu task's known-bad ones) that cannot pass when run as a real `__main__` on
-    # Python >= 3.9; APPS's harness wraps standard-input programs in a function.
+    # Reference solutions among the 40 APPS test problems of tests/data/apps (the problems
+    # of the codehalu task's known-bad records) that cannot pass when run as a real
+    # `__main__` on Python >= 3.9; APPS's harness wraps standard-input programs in a function.
     known_bad = {
         "test/1970": "the reference solution uses `nonlocal` at module level; it only runs inside "
                      "the function APPS's harness wraps programs in",
@@ -238,7 +240,7 @@ class Apps(AppsTask):
         if not path.exists():
             raise HarnessError(f"{path}: data file or folder not found")
         if not path.is_dir():
-            yield from _jsonl_records(self.record_file(path))
+            yield from jsonl_objects(self.record_file(path))
             return
         split_dir = path / self.split if (path / self.split).is_dir() else path
         folders = sorted((p for p in split_dir.iterdir() if p.is_dir() and p.name.isdigit()),
@@ -251,12 +253,11 @@ class Apps(AppsTask):
         self._sources.append({"path": str(split_dir.resolve()), "sha256": digest.hexdigest()})
 
     def _source(self) -> Path:
-        source = self.data_path or HF_PREFIX + HF_DATASET
-        if not source.startswith(HF_PREFIX):
-            return Path(source)
+        name = hub_dataset(self.data_path, HF_DATASET)
+        if name is None:
+            return Path(str(self.data_path))
         from huggingface_hub import hf_hub_download
 
-        name = source[len(HF_PREFIX):]
         try:
             return Path(hf_hub_download(name, f"{self.split}.jsonl", repo_type="dataset"))
         except Exception as exc:  # noqa: BLE001 - network, auth and missing files all end here
@@ -264,22 +265,6 @@ class Apps(AppsTask):
                 f"could not download {self.split}.jsonl from the Hugging Face dataset {name!r}: {exc}\n"
                 "Task 'apps' reads it unless given --data-path (a JSONL file, or a folder of the "
                 "APPS release).") from exc
-
-
-def _jsonl_records(path: Path):
-    # Line by line: the test split's file is large, and errors name the exact line.
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path} line {number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise HarnessError(f"{where}: malformed JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise HarnessError(f"{where}: not a JSON object")
-            yield where, record
 
 
 def _folder_record(folder: Path, digest) -> dict:

@@ -1,5 +1,13 @@
-"""The Task protocol: load problems, build prompts, turn a completion into a program, make
-the sandbox job that checks it, and judge the outcome.
+"""The Task protocol, and BaseTask with its defaults: everything a benchmark file needs.
+
+A task loads problems, builds prompts, turns a completion into a program, makes the sandbox
+job that checks it and judges the outcome; it names the scorers of its runs. The pipeline
+talks to tasks only through this protocol. A new benchmark is one module in this package
+(or in a plugin package, see the README) with a class registered by name:
+
+    @registry.tasks.register("my_benchmark")
+    @dataclass
+    class MyBenchmark(BaseTask): ...
 
 Tasks are configured by keyword options (dataclass fields), which the CLI fills from
 `--name value` arguments, so a task's own settings need no change to the pipeline.
@@ -8,42 +16,53 @@ Tasks are configured by keyword options (dataclass fields), which the CLI fills 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from harness.errors import HarnessError
-from harness.extract import program_from_answer
-from harness.records import Prompt
-from sandbox.jobs import Job, Outcome, Status
+from codeharness.core import registry
+from codeharness.core.data import sha256_file
+from codeharness.core.errors import HarnessError
+from codeharness.core.extract import program_from_answer
+from codeharness.core.records import (
+    CHAT,
+    COMPLETION,
+    PROGRAM,
+    Execution,
+    Generation,
+    GenerationRequest,
+    Problem,
+    Prompt,
+    SamplingConfig,
+    Status,
+)
+from codeharness.sandbox.jobs import Environment, Job, Outcome, TestCase
+from codeharness.scorers import Scorer, default_scorers
 
-CHAT = "chat"
-COMPLETION = "completion"
-PROGRAM = "program"  # the text is already a whole program (replayed EvalPlus solutions)
-
-
-@dataclass
-class Problem:
-    id: str
-    prompt: str
-    entry_point: str | None = None
-    canonical_solution: str | None = None  # a complete program that solves the problem
-    meta: dict = field(default_factory=dict)
+__all__ = ["CHAT", "COMPLETION", "PROGRAM", "BaseTask", "Environment", "Job", "Judgement",
+           "Outcome", "Problem", "Prompt", "Status", "Task", "TestCase", "registry"]
 
 
 @dataclass
 class Judgement:
-    """What a task concludes from one sandbox outcome."""
+    """What a task concludes from one sandbox outcome, or from an answer graded as text."""
 
     status: Status
-    groups: dict[str, str]
+    groups: dict[str, Status]
     details: dict = field(default_factory=dict)
 
 
 class Task(Protocol):
     name: str
     prompt_styles: tuple[str, ...]  # the first is the default for completion models
+    round_styles: tuple[str, ...]  # styles whose prompts depend on earlier verdicts (plan_round)
+    known_bad: Mapping[str, str]  # problem id -> why its reference solution cannot pass
+    environment: Environment  # the languages and packages its programs need from a sandbox
+    training_options: Mapping[str, object]  # options that select its training problems; {}: none
+
+    def options(self) -> dict:
+        """The task's options as given (they are part of a run's identity)."""
 
     def load(self) -> list[Problem]: ...
 
@@ -66,19 +85,39 @@ class Task(Protocol):
     def grade(self, problem: Problem, answer: str) -> Judgement:
         """The verdict on an answer that needs no execution (build_job returned None)."""
 
-    def scorers(self) -> list:
-        """Scorers beyond the defaults (pass@k, status counts)."""
+    def reference_programs(self, problem: Problem) -> list[str]:
+        """The known-good programs (or answers) of a problem, for `check-gt`."""
+
+    def plan_round(self, problems: list[Problem], generations: list[Generation], executions: list[Execution],
+                   sampling: SamplingConfig, style: str) -> Sequence[GenerationRequest | Generation]:
+        """For a round style: the next round's requests from the run's records alone, and the
+        records the round settles without the model (a conversation's final answer, written
+        as they are); empty when the run is complete. `style`: the run's prompt style."""
+
+    def step_problems(self, problems: list[Problem]) -> list[Problem]:
+        """For a round style: the problems its intermediate steps are recorded under (a
+        conversation's turns), executed with the rest but never scored; usually none."""
+
+    def scorers(self) -> list[Scorer]:
+        """The scorers of the task's runs; the first with a primary metric ranks them."""
 
 
 @dataclass
 class BaseTask:
-    """Shared behaviour of the code-generation tasks; subclasses fill in the specifics."""
+    """Defaults for every part of the protocol; subclasses fill in the specifics."""
 
     # Class-level settings, not options: subclasses override them with plain assignments.
-    name = "base"
+    name: ClassVar[str] = "base"
     prompt_styles: ClassVar[tuple[str, ...]] = (COMPLETION, CHAT)
+    round_styles: ClassVar[tuple[str, ...]] = ()
+    known_bad: ClassVar[Mapping[str, str]] = {}
+    environment: ClassVar[Environment] = Environment()
     groups: ClassVar[tuple[str, ...]] = ("base",)
     stop_sequences: ClassVar[tuple[str, ...]] = ()
+    # The task options that select the problems meant for training (MBPP: {"split":
+    # "train+prompt"}): preference pairs are built from them by default, and from any other
+    # problem only when asked by name. {}: every problem is an evaluation problem.
+    training_options: ClassVar[Mapping[str, object]] = {}
 
     data_path: str | None = None
 
@@ -86,7 +125,7 @@ class BaseTask:
         self._sources: list[dict] = []
 
     @classmethod
-    def create(cls, **options) -> "BaseTask":
+    def create(cls, **options) -> BaseTask:
         known = {f.name for f in dataclasses.fields(cls) if f.init}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -138,11 +177,11 @@ class BaseTask:
             return completion
         return program_from_answer(problem.prompt, completion, problem.entry_point)
 
-    def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
-        raise NotImplementedError
+    def build_job(self, problem: Problem, program: str, job_id: str) -> Job | None:
+        raise NotImplementedError(f"task {self.name!r} does not say how to check a program")
 
     def judge(self, problem: Problem, outcome: Outcome) -> Judgement:
-        return Judgement(outcome.verdict, {g: outcome.group_status(g).value for g in self.groups})
+        return Judgement(outcome.verdict, {g: outcome.group_status(g) for g in self.groups})
 
     def grade(self, problem: Problem, answer: str) -> Judgement:
         raise NotImplementedError(f"task {self.name!r} checks answers in the sandbox")
@@ -150,13 +189,16 @@ class BaseTask:
     def canonical_program(self, problem: Problem) -> str | None:
         return problem.canonical_solution
 
-    def scorers(self) -> list:
+    def reference_programs(self, problem: Problem) -> list[str]:
+        program = self.canonical_program(problem)
+        return [program] if program else []
+
+    def plan_round(self, problems: list[Problem], generations: list[Generation], executions: list[Execution],
+                   sampling: SamplingConfig, style: str) -> Sequence[GenerationRequest | Generation]:
+        raise NotImplementedError(f"task {self.name!r} has no prompt style that runs in rounds")
+
+    def step_problems(self, problems: list[Problem]) -> list[Problem]:
         return []
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    def scorers(self) -> list[Scorer]:
+        return default_scorers(primary_group=self.groups[-1])

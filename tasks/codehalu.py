@@ -18,15 +18,18 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.scoring.hallucination import (
+from codeharness.core import registry
+from codeharness.core.data import hub_dataset, load_hf, read_records, require_fields
+from codeharness.core.errors import HarnessError
+from codeharness.scorers import default_scorers
+from codeharness.scorers.base import Scorer
+from codeharness.scorers.hallucination import (
     EMBEDDED_TOKENIZER,
     HallucinationRates,
     subcategory_of_codehalu_type,
 )
-from tasks.apps import AppsTask, apps_problem
-from tasks.base import Problem
-from tasks.data import HF_PREFIX, load_hf, read_records, require_fields
+from codeharness.tasks.apps import AppsTask, apps_problem
+from codeharness.tasks.base import Problem
 
 HF_DATASET = "Yuchen111/CodeHaluEval"
 FIELDS = ("id", "task_id", "test_case_id", "question", "solutions", "difficulty", "input",
@@ -35,13 +38,17 @@ CHAT_PREFIX = ("You are required to solve a programming problem with python. "
                "Please enclose your code inside a ```python``` block. ")
 
 
+@registry.tasks.register
 @dataclass
 class CodeHalu(AppsTask):
     name = "codehalu"
     preamble = "import sys\n"  # the reference's harness puts it before every program
 
-    # Reference solutions among the 40 sample records in ../shared/data/codehalu that cannot
-    # pass when run as a real `__main__` on Python >= 3.9.
+    # Reference solutions of the real dataset, by its record ids, that cannot pass when run as
+    # a real `__main__` on Python >= 3.9: those found by running the references of 40 real
+    # CodeHaluEval records (not kept in the repository): the records of APPS test problems
+    # 1970, 527, 434, 66, 753 and 559, the apps task's known-bad ones. Other records of those
+    # problems, if the full dataset has any, fail the same way and are not listed.
     known_bad = {
         "structure_access/82": "the reference solution uses `nonlocal` at module level; it only "
                                "runs inside the function the reference harness wraps programs in",
@@ -84,15 +91,14 @@ class CodeHalu(AppsTask):
 
     def _records(self):
         """(where, record) pairs, `where` naming the file and line or the dataset row."""
-        source = self.data_path or HF_PREFIX + HF_DATASET
-        if source.startswith(HF_PREFIX):
-            name = source[len(HF_PREFIX):]
+        name = hub_dataset(self.data_path, HF_DATASET)
+        if name is not None:
             for split_name, split in load_hf(name, split=None).items():
                 self.record_dataset(split)
                 for index, record in enumerate(split):
                     yield f"{name} [{split_name}] row {index}", record
             return
-        path = Path(source)
+        path = Path(str(self.data_path))
         files = sorted(p for p in path.iterdir() if p.name.endswith((".json", ".jsonl"))) \
             if path.is_dir() else [path]
         if not files:
@@ -122,8 +128,9 @@ class CodeHalu(AppsTask):
     def chat_instruction(self, problem: Problem) -> str:
         return CHAT_PREFIX + self.problem_text(problem)
 
-    def scorers(self) -> list:
-        return [HallucinationRates(self.breakdown_tokenizer)]
+    def scorers(self) -> list[Scorer]:
+        return [*default_scorers(primary_group=self.groups[-1], breakdown_tokenizer=self.breakdown_tokenizer),
+                HallucinationRates(self.breakdown_tokenizer)]
 
 
 def _first_solution(solutions, where: str) -> str | None:

@@ -10,18 +10,18 @@ so pass@k comes for free; parse failures are counted, never fatal.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import emulation
-from harness.errors import HarnessError
-from harness.extract import code_blocks
-from harness.records import Prompt
-from sandbox.jobs import Status
-from tasks.base import CHAT, COMPLETION, BaseTask, Judgement, Problem
-from tasks.data import HF_PREFIX, load_hf, read_records
+from codeharness.core import registry
+from codeharness.core.data import hub_dataset, load_hf, read_records
+from codeharness.core.errors import HarnessError
+from codeharness.core.extract import code_blocks
+from codeharness.core.records import Prompt, Status, jsonable
+from codeharness.scorers.base import BaseScorer, Column, Scorer
+from codeharness.tasks import emulation
+from codeharness.tasks.base import CHAT, COMPLETION, BaseTask, Judgement, Problem
 
 HF_DATASET = "mkhalifa/CoGEX"
 MODES = ("generate", "emulate")
@@ -41,6 +41,7 @@ CHAT_INSTRUCTIONS = (
 )
 
 
+@registry.tasks.register
 @dataclass
 class Cogex(BaseTask):
     name = "cogex"
@@ -57,12 +58,12 @@ class Cogex(BaseTask):
         return [self._problem(record, index) for index, record in enumerate(self._records())]
 
     def _records(self) -> list[dict]:
-        source = self.data_path or HF_PREFIX + HF_DATASET
-        if source.startswith(HF_PREFIX):
-            dataset = load_hf(source[len(HF_PREFIX):], split="train")
+        name = hub_dataset(self.data_path, HF_DATASET)
+        if name is not None:
+            dataset = load_hf(name, split="train")
             self.record_dataset(dataset)
             return list(dataset)
-        return read_records(self.record_file(Path(source)))
+        return read_records(self.record_file(Path(str(self.data_path))))
 
     def _problem(self, record: dict, index: int) -> Problem:
         where = f"{self.data_path or HF_DATASET} record {index + 1}"
@@ -106,8 +107,8 @@ class Cogex(BaseTask):
     def grade(self, problem: Problem, answer: str) -> Judgement:
         return grade_answer(answer, problem.meta["gold"])
 
-    def scorers(self) -> list:
-        return [AnswerMetrics()]
+    def scorers(self) -> list[Scorer]:
+        return [*super().scorers(), AnswerMetrics()]
 
 
 def unfenced(completion: str, style: str) -> str:
@@ -120,28 +121,21 @@ def unfenced(completion: str, style: str) -> str:
 def grade_answer(text: str, gold) -> Judgement:
     parsed = emulation.parse_output(text)
     if not parsed.ok:
-        return Judgement(Status.ERROR, {"exact": "failed", "normalized": "failed"},
+        return Judgement(Status.ERROR, {"exact": Status.FAILED, "normalized": Status.FAILED},
                          {"parse_error": parsed.error, "gold": gold})
     exact = emulation.exact_match(parsed.answer, gold)
     normalized = emulation.normalized_match(parsed.answer, gold)
     groups = {"exact": _status(exact), "normalized": _status(normalized)}
     return Judgement(Status.PASSED if normalized else Status.FAILED, groups,
-                     {"predicted": _jsonable(parsed.answer), "gold": gold})
+                     {"predicted": jsonable(parsed.answer), "gold": gold})
 
 
 def _status(ok: bool) -> str:
-    return "passed" if ok else "failed"
+    return Status.PASSED if ok else Status.FAILED
 
 
-def _jsonable(value):
-    try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-class AnswerMetrics:
+@registry.scorers.register
+class AnswerMetrics(BaseScorer):
     """Exact and normalized match of 'answer', and the parse-failure rate, over all samples."""
 
     name = "answer_match"
@@ -154,9 +148,23 @@ class AnswerMetrics:
         counts = Counter()
         for execution in executions:
             for group, status in execution.groups.items():
-                counts[group] += status == "passed"
+                counts[group] += status is Status.PASSED
         return {"samples": total,
                 "exact_match": counts["exact"] / total,
                 "normalized_match": counts["normalized"] / total,
                 "parse_failure_rate": parse_failures / total,
                 "parse_failures": parse_failures}
+
+    def columns(self, result: dict) -> list[Column]:
+        if not result:
+            return []
+        return [Column("exact match", result["exact_match"], percent=True),
+                Column("normalized match", result["normalized_match"], percent=True),
+                Column("parse failure rate", result["parse_failure_rate"], percent=True)]
+
+    def report(self, result: dict) -> list:
+        if not result:
+            return []
+        return [f"answers: exact match {100 * result['exact_match']:.1f}%, normalized "
+                f"{100 * result['normalized_match']:.1f}%, unparsable {result['parse_failures']} "
+                f"of {result['samples']}"]

@@ -15,20 +15,22 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import emulation
-from harness.errors import HarnessError
-from harness.records import Prompt
-from harness.rundir import RunDir
-from sandbox.jobs import Job, Status, TestCase
-from tasks import create_task
-from tasks.base import CHAT, COMPLETION, BaseTask, Judgement, Problem
-from tasks.cogex import CHAT_INSTRUCTIONS, WORKED_EXAMPLE
+from codeharness.core import registry
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import Prompt, Status
+from codeharness.core.rundir import RunDir
+from codeharness.sandbox.jobs import Job, TestCase
+from codeharness.scorers.base import BaseScorer, Column, Scorer
+from codeharness.tasks import create_task, emulation
+from codeharness.tasks.base import CHAT, COMPLETION, BaseTask, Judgement, Problem
+from codeharness.tasks.cogex import CHAT_INSTRUCTIONS, WORKED_EXAMPLE
 
 INSTRUCTION = ("Emulate the execution of the code on the call below. Answer with a dict of "
                "intermediate values whose 'answer' is the call's return value; if the call "
                "raises an exception, 'answer' is the exception's class name.")
 
 
+@registry.tasks.register
 @dataclass
 class EmulateHumanEval(BaseTask):
     name = "emulate_humaneval"
@@ -108,17 +110,18 @@ class EmulateHumanEval(BaseTask):
         parsed = emulation.parse_output(answer)
         details = {"raised": real["raised"], "real": real.get("value") or real.get("exception")}
         if not parsed.ok:
-            return Judgement(Status.ERROR, {"emulation": "failed"}, {**details, "parse_error": parsed.error})
+            return Judgement(Status.ERROR, {"emulation": Status.FAILED}, {**details, "parse_error": parsed.error})
         details["predicted"] = repr(parsed.answer)
         correct = (_names_exception(parsed.answer, real.get("exception")) if real["raised"]
                    else _same_value(parsed.answer, real["value"]))
         status = Status.PASSED if correct else Status.FAILED
-        return Judgement(status, {"emulation": status.value}, details)
+        return Judgement(status, {"emulation": status}, details)
 
-    def scorers(self) -> list:
-        return [EmulationFidelity()]
+    def scorers(self) -> list[Scorer]:
+        return [*super().scorers(), EmulationFidelity()]
 
 
+@registry.tasks.register
 @dataclass
 class EmulateMbpp(EmulateHumanEval):
     name = "emulate_mbpp"
@@ -177,7 +180,8 @@ def _names_exception(answer, exception: str | None) -> bool:
     return bool(exception) and exception.lower() in str(answer).lower()
 
 
-class EmulationFidelity:
+@registry.scorers.register
+class EmulationFidelity(BaseScorer):
     """Emulation accuracy and parse failures, split by whether the real execution raised."""
 
     name = "emulation_fidelity"
@@ -186,10 +190,24 @@ class EmulationFidelity:
         def summary(subset) -> dict:
             total = len(subset)
             return {"samples": total,
-                    "accuracy": sum(e.status == "passed" for e in subset) / total if total else None,
+                    "accuracy": sum(e.status is Status.PASSED for e in subset) / total if total else None,
                     "parse_failures": sum("parse_error" in e.details for e in subset)}
 
         raised = [e for e in executions if e.details.get("raised")]
         returned = [e for e in executions if not e.details.get("raised")]
         return {"all": summary(executions), "real_returned": summary(returned),
                 "real_raised": summary(raised)}
+
+    def columns(self, result: dict) -> list[Column]:
+        return [Column(f"emulation accuracy{suffix}", result[part]["accuracy"], percent=True)
+                for part, suffix in (("all", ""), ("real_raised", " (real raised)"),
+                                     ("real_returned", " (real returned)"))]
+
+    def report(self, result: dict) -> list:
+        def share(part: str) -> str:
+            accuracy = result[part]["accuracy"]
+            return "n/a" if accuracy is None else f"{100 * accuracy:.1f}%"
+
+        return [f"emulation accuracy {share('all')} (where the real call returned "
+                f"{share('real_returned')}, where it raised {share('real_raised')}); unparsable "
+                f"{result['all']['parse_failures']} of {result['all']['samples']}"]

@@ -10,7 +10,12 @@ Outputs with no literal form, or longer than 10,000 characters (HumanEval/15 ret
 megabytes), are not stored: text is compared by the digest of its repr (equal exactly when
 the text is), anything else is recomputed by the reference solution, loaded in a namespace
 of its own. Inputs go 100 to a test; a test stops at its first failing input,
-which the execution record names, and a failing test skips the rest of its group.
+which the execution record names, and a failing test skips every later test: the plus
+tests run only after the base tests passed (the verdict is known otherwise).
+
+A problem's inputs, expected outputs, limits and the checker are the setup of its suite
+(sandbox/jobs.py): parsed and compiled once per sandbox worker, not once per sample; each
+test is one call of the checker on its inputs.
 
 Groups: "base" passes when every base input passes; "plus", as in EvalPlus's reports,
 when every base and every plus input passes.
@@ -33,12 +38,15 @@ from functools import cache
 from pathlib import Path
 from typing import ClassVar
 
-from harness.errors import HarnessError
-from harness.extract import parse
-from sandbox.jobs import Job, Outcome, Status, TestCase
-from tasks import evalplus_check
-from tasks.base import Judgement, Problem
-from tasks.groundtruth import REFERENCE_TIMEOUT_S, ReferenceTimedTask
+from codeharness.core.data import require_fields
+from codeharness.core.errors import HarnessError
+from codeharness.core.extract import parse
+from codeharness.core.records import Status
+from codeharness.sandbox.jobs import Job, Outcome, Suite, TestCase
+from codeharness.tasks import evalplus_check
+from codeharness.tasks.base import Judgement, Problem
+from codeharness.tasks.groundtruth import REFERENCE_TIMEOUT_S, ReferenceTimedTask
+from codeharness.tasks.packaged import task_records
 
 BASE, PLUS = "base", "plus"
 INPUTS_PER_TEST = 100
@@ -52,6 +60,10 @@ def check_source() -> str:
     return Path(evalplus_check.__file__).read_text(encoding="utf-8")
 
 
+RELEASE_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "base_input",
+                  "plus_input", "atol")
+
+
 @dataclass
 class EvalPlusTask(ReferenceTimedTask):
     groups = (BASE, PLUS)
@@ -60,11 +72,30 @@ class EvalPlusTask(ReferenceTimedTask):
     timeout_floor_s: float = 1.0  # EvalPlus's defaults: 1 s, 4x
     timeout_factor: float = 4.0
 
-    def __post_init__(self):
-        super().__post_init__()
-        self._tests: dict[str, list[TestCase]] = {}  # built once per problem, shared by its samples
-
     # ---------------------------------------------------------------- loading
+
+    packaged_file: ClassVar[str] = ""  # the release file shipped in tasks/data/
+    hub_dataset: ClassVar[str] = ""  # a Hugging Face copy (its rows hold test programs)
+
+    def load(self) -> list[Problem]:
+        """An EvalPlus release file (base and plus inputs), by default the packaged one, or
+        a Hugging Face copy (test programs)."""
+        records, where = task_records(self, self.packaged_file, self.hub_dataset)
+        self.remember_data(records)
+        if records and "base_input" not in records[0]:
+            return self.merged_problems(records, where)
+        problems = []
+        for index, record in enumerate(records):
+            require_fields(record, RELEASE_FIELDS, f"{where} record {index + 1}")
+            problems.append(self.release_problem(record, self.release_inputs(record)))
+        return problems
+
+    def release_inputs(self, record: dict) -> dict[str, list]:
+        """A release record's base and plus inputs, deserialized where the release encodes them."""
+        return {group: record[f"{group}_input"] for group in (BASE, PLUS)}
+
+    def merged_problems(self, records: list[dict], where: str) -> list[Problem]:
+        raise NotImplementedError
 
     @staticmethod
     def release_problem(record: dict, inputs: dict[str, list]) -> Problem:
@@ -119,42 +150,46 @@ class EvalPlusTask(ReferenceTimedTask):
                 truth[test.group]["time"].append(seconds)
         return truth
 
-    def prepare(self, problems: list[Problem], sandbox) -> None:
-        super().prepare(problems, sandbox)
-        self._tests.clear()
-
     # ---------------------------------------------------------------- judging
 
     def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
-        if problem.id not in self._tests:
-            self._tests[problem.id] = self._build_tests(problem)
-        return Job(job_id, program, self._tests[problem.id], prelude=PRELUDE, memory_mb=MEMORY_MB)
+        return self.suite(problem).job(job_id, program, memory_mb=MEMORY_MB,
+                                       stop_at_first_failure=True)
 
-    def _build_tests(self, problem: Problem) -> list[TestCase]:
+    def build_suite(self, problem: Problem) -> Suite:
         if problem.id in self._reference_errors:
             error = f"no ground truth: {self._reference_errors[problem.id]}"
-            return [TestCase("ground truth", f"raise RuntimeError({error!r})")]
+            return Suite([TestCase("ground truth", f"raise RuntimeError({error!r})")], prelude=PRELUDE)
         if problem.id not in self._reference:
             raise HarnessError(f"{self.name}: expected outputs of {problem.id} are not computed; "
                                "prepare(problems, sandbox) must run first")
         if "tests" in problem.meta:
-            return self.timed_tests(problem)
-        return self._differential_tests(problem)
+            return Suite(self.timed_tests(problem), prelude=PRELUDE)
+        return self._differential_suite(problem)
 
-    def _differential_tests(self, problem: Problem) -> list[TestCase]:
+    def _differential_suite(self, problem: Problem) -> Suite:
+        """The problem's data and the checker as the setup; one checker call per test."""
+        if problem.entry_point in checker_names():
+            raise HarnessError(f"{self.name}: {problem.id}'s entry point {problem.entry_point!r} "
+                               "is a name of the checker (tasks/evalplus_check.py)")
         truth = self._reference[problem.id]
-        tests = []
-        for group, span, chunk in input_chunks(problem):
+        setup, tests, recomputed = [literal_names(), check_source()], [], False
+        for number, (group, span, chunk) in enumerate(input_chunks(problem)):
             expected = truth[group]["expected"][span.start:span.stop]
             limits = [round(self.limit(t), 4) for t in truth[group]["time"][span.start:span.stop]]
-            code = check_code(self.dataset, problem, chunk, expected, limits, span.start)
+            setup.append(chunk_data(number, chunk, expected, limits, span.start))
+            code = check_call(number, self.dataset, problem, span.start, None in expected)
             tests.append(TestCase(f"{group}{span}", code, group, sum(limits) + self.timeout_floor_s))
-        return tests
+            recomputed = recomputed or None in expected
+        if recomputed:  # the reference solution, in a namespace of its own
+            setup.append(f"reference = load_reference({problem.canonical_solution!r}, "
+                         f"{problem.entry_point!r})\n")
+        return Suite(tests, setup="\n".join(setup), prelude=PRELUDE)
 
     def judge(self, problem: Problem, outcome: Outcome) -> Judgement:
         base = outcome.group_status(BASE)
         plus = outcome.group_status(PLUS)
-        groups = {BASE: base.value, PLUS: (plus if base is Status.PASSED else base).value}
+        groups = {BASE: base, PLUS: plus if base is Status.PASSED else base}
         return Judgement(outcome.verdict, groups, self._failure_details(problem, outcome))
 
     def _failure_details(self, problem: Problem, outcome: Outcome) -> dict:
@@ -205,21 +240,42 @@ def reference_code(dataset: str, problem: Problem, inputs: list) -> str:
             f"{problem.entry_point!r}, inputs)\n")
 
 
-def check_code(dataset: str, problem: Problem, inputs: list, expected: list[str | None],
-               limits: list[float], first: int) -> str:
-    """A differential test: the data first (what `tasks show` prints), then the checker.
-    Outputs not stored are `...`: compared by digest, or recomputed by the reference
-    solution, loaded into a namespace of its own."""
+@cache
+def checker_names() -> frozenset[str]:
+    """The names the checker's source defines (a suite's setup defines them for its tests)."""
+    tree = ast.parse(literal_names() + check_source())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(n.id for target in node.targets for n in ast.walk(target)
+                         if isinstance(n, ast.Name))
+    return frozenset(names | {"reference"})
+
+
+def chunk_data(number: int, inputs: list, expected: list[str | None], limits: list[float],
+               first: int) -> str:
+    """The setup's data of one test: its inputs, the expected outputs (`...` where not
+    stored: compared by digest, or recomputed by the reference solution), their limits."""
     digests = {first + i: e.removeprefix("sha256:") for i, e in enumerate(expected)
                if e is not None and e.startswith("sha256:")}
     written = ", ".join("..." if e is None or e.startswith("sha256:") else e for e in expected)
-    extra = f"digests={digests!r}, " if digests else ""
-    if None in expected:
-        extra += f"reference=load_reference({problem.canonical_solution!r}, {problem.entry_point!r}), "
-    return (f"{literal_names()}inputs = {inputs!r}\nexpected = [{written}]\nlimits = {limits!r}\n\n"
-            f"{check_source()}\n"
-            f"check_outputs({problem.entry_point}, {dataset!r}, {problem.entry_point!r}, inputs, expected,"
-            f" limits, {problem.meta['atol']!r}, {first}, {extra})\n")
+    data = (f"inputs_{number} = {inputs!r}\nexpected_{number} = [{written}]\n"
+            f"limits_{number} = {limits!r}\ndigests_{number} = {digests!r}\n")
+    return data
+
+
+def check_call(number: int, dataset: str, problem: Problem, first: int,
+               recomputed: bool) -> str:
+    """One test: the checker on its chunk of inputs (the setup's data), against the
+    program's entry point; `recomputed`: the reference gives some of the expected outputs."""
+    reference = "reference=reference, " if recomputed else ""
+    return (f"check_outputs({problem.entry_point}, {dataset!r}, {problem.entry_point!r}, "
+            f"inputs_{number}, expected_{number}, limits_{number}, {problem.meta['atol']!r}, "
+            f"{first}, {reference}digests=digests_{number}, scope=globals())\n")
 
 
 def has_call(code: str, function: str) -> bool:

@@ -138,9 +138,10 @@ def observed(dataset, entry_point, out):
 
 
 def check_outputs(function, dataset, entry_point, inputs, expected, limits, atol, first,
-                  reference=None, digests=None):
-    """Fail at the first input whose output does not match; `__result__` names that input."""
-    scope = globals()
+                  reference=None, digests=None, scope=None):
+    """Fail at the first input whose output does not match; `__result__` (in scope: the
+    test's namespace, by default this one's) names that input."""
+    scope = globals() if scope is None else scope
     digests = digests or {}
     for index, (args, wanted, limit) in enumerate(zip(inputs, expected, limits), start=first):
         scope["__result__"] = index

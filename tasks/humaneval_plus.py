@@ -5,41 +5,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.errors import HarnessError
-from tasks.base import Problem
-from tasks.data import load_task_records, require_fields
-from tasks.evalplus import EvalPlusTask, with_check_call
-from tasks.humaneval import STOP_SEQUENCES, HumanEval
+from codeharness.core import registry
+from codeharness.core.data import require_fields
+from codeharness.core.errors import HarnessError
+from codeharness.tasks.base import Problem
+from codeharness.tasks.evalplus import EvalPlusTask, with_check_call
+from codeharness.tasks.humaneval import STOP_SEQUENCES, HumanEval
 
-HF_DATASET = "evalplus/humanevalplus"
-RELEASE_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "base_input",
-                  "plus_input", "atol")
 HF_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "test")
 
 
+@registry.tasks.register
 @dataclass
 class HumanEvalPlus(EvalPlusTask):
     """--data-path: an EvalPlus release file (HumanEvalPlus-v0.1.10.jsonl.gz) or hf:NAME of a
-    Hugging Face copy; by default hf:evalplus/humanevalplus."""
+    Hugging Face copy (hf:evalplus/humanevalplus); by default the release v0.1.10, which
+    EvalPlus itself evaluates on, packaged in tasks/data/."""
 
     name = "humaneval_plus"
     dataset = "humaneval"
+    packaged_file = "HumanEvalPlus-v0.1.10.jsonl.gz"
+    hub_dataset = "evalplus/humanevalplus"
     stop_sequences = STOP_SEQUENCES
 
-    def load(self) -> list[Problem]:
-        records, where = load_task_records(
-            self, HF_DATASET, offline_hint=" (the EvalPlus release HumanEvalPlus-v0.1.10.jsonl.gz)")
-        self.remember_data(records)
-        if records and "base_input" not in records[0]:
-            return self._merged_problems(records, where)
-        problems = []
-        for index, record in enumerate(records):
-            require_fields(record, RELEASE_FIELDS, f"{where} record {index + 1}")
-            inputs = {"base": record["base_input"], "plus": record["plus_input"]}
-            problems.append(self.release_problem(record, inputs))
-        return problems
-
-    def _merged_problems(self, records: list[dict], where: str) -> list[Problem]:
+    def merged_problems(self, records: list[dict], where: str) -> list[Problem]:
         """Rows of evalplus/humanevalplus; their base tests are HumanEval's own `check`."""
         humaneval = HumanEval()
         original_tests = {p.id: p.meta["test"] for p in humaneval.load()}

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.base import Problem
-from tasks.data import load_task_records, require_fields
-from tasks.evalplus import EvalPlusTask, with_check_call
-from tasks.mbpp import STOP_SEQUENCES, chat_instruction, docstring_prompt, entry_point_of, task_number
+from codeharness.core import registry
+from codeharness.core.data import require_fields
+from codeharness.tasks.base import Problem
+from codeharness.tasks.evalplus import EvalPlusTask, with_check_call
+from codeharness.tasks.mbpp import (
+    STOP_SEQUENCES,
+    chat_instruction,
+    docstring_prompt,
+    entry_point_of,
+    task_number,
+)
 
-HF_DATASET = "evalplus/mbppplus"
-RELEASE_FIELDS = ("task_id", "prompt", "entry_point", "canonical_solution", "base_input",
-                  "plus_input", "atol")
 HF_FIELDS = ("task_id", "prompt", "code", "test_list", "test")
 
 # The release stores inputs as JSON, where tuples, sets and complex numbers become lists and
@@ -61,29 +65,26 @@ def deserialize(number: int, args: list):
     return args
 
 
+@registry.tasks.register
 @dataclass
 class MbppPlus(EvalPlusTask):
     """--data-path: an EvalPlus release file (MbppPlus-v0.2.0.jsonl.gz) or hf:NAME of a
-    Hugging Face copy; by default hf:evalplus/mbppplus."""
+    Hugging Face copy (hf:evalplus/mbppplus); by default the release v0.2.0, which EvalPlus
+    itself evaluates on, packaged in tasks/data/."""
 
     name = "mbpp_plus"
     dataset = "mbpp"
+    packaged_file = "MbppPlus-v0.2.0.jsonl.gz"
+    hub_dataset = "evalplus/mbppplus"
     stop_sequences = STOP_SEQUENCES
 
-    def load(self) -> list[Problem]:
-        records, where = load_task_records(
-            self, HF_DATASET, offline_hint=" (the EvalPlus release MbppPlus-v0.2.0.jsonl.gz)")
-        self.remember_data(records)
-        if records and "base_input" not in records[0]:
-            return [self._merged_problem(r, f"{where} record {i + 1}") for i, r in enumerate(records)]
-        problems = []
-        for index, record in enumerate(records):
-            require_fields(record, RELEASE_FIELDS, f"{where} record {index + 1}")
-            number = task_number(record["task_id"])
-            inputs = {group: [deserialize(number, args) for args in record[f"{group}_input"]]
-                      for group in ("base", "plus")}
-            problems.append(self.release_problem(record, inputs))
-        return problems
+    def release_inputs(self, record: dict) -> dict[str, list]:
+        number = task_number(record["task_id"])
+        return {group: [deserialize(number, args) for args in record[f"{group}_input"]]
+                for group in ("base", "plus")}
+
+    def merged_problems(self, records: list[dict], where: str) -> list[Problem]:
+        return [self._merged_problem(r, f"{where} record {i + 1}") for i, r in enumerate(records)]
 
     def _merged_problem(self, record: dict, where: str) -> Problem:
         """A row of evalplus/mbppplus: the base tests are MBPP's own asserts."""

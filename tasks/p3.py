@@ -23,18 +23,20 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.backends.base import GenerationRequest
-from harness.errors import HarnessError
-from harness.records import Prompt
-from harness.models import cache_dir
-from sandbox.jobs import Job, Outcome, Status, TestCase
-from tasks import p3_prompts as prompts
-from tasks.base import CHAT, BaseTask, Judgement, Problem, sha256_file
-from tasks.data import read_records, require_fields
+from codeharness.core import registry
+from codeharness.core.data import read_records, require_fields, sha256_file
+from codeharness.core.errors import HarnessError
+from codeharness.core.models import cache_dir
+from codeharness.core.records import GenerationRequest, Prompt, Status
+from codeharness.sandbox.jobs import Job, Outcome, TestCase
+from codeharness.scorers.base import Scorer
+from codeharness.scorers.p3 import P3Scorer
+from codeharness.tasks import p3_prompts as prompts
+from codeharness.tasks.base import CHAT, BaseTask, Judgement, Problem
 
 SHORT, MEDIUM, LONG, BOOTSTRAP = "short", "medium", "long", "bootstrap"
 FIELDS = ("name", "sat", "ans_type", "sol_header", "sol_docstring", "sol_bodies", "module", "weight")
-# The release files at the snapshot ../shared/data/p3/SOURCE.md describes, with their sha256.
+# The release files at the snapshot tests/data/README.md describes (p3/), with their sha256.
 RELEASE = "https://raw.githubusercontent.com/microsoft/PythonProgrammingPuzzles/017f488b8f6320b8220cda38e78f2f72a36eab20/"
 RELEASE_FILES = {
     "397puzzles.json": ("solvers/codex/397puzzles.json",
@@ -90,6 +92,7 @@ __result__ = _preview.repr(_answer)[:{preview}]
 '''
 
 
+@registry.tasks.register
 @dataclass
 class P3(BaseTask):
     """The 397 puzzles of the paper's Codex experiments (instance 0 of each template)."""
@@ -212,7 +215,7 @@ class P3(BaseTask):
         details = {"module": problem.meta["module"]}
         if status is Status.PASSED and outcome.tests and outcome.tests[0].value:
             details["answer"] = ast.literal_eval(outcome.tests[0].value)
-        return Judgement(status, {"base": status.value}, details)
+        return Judgement(status, {"base": status}, details)
 
     def canonical_program(self, problem: Problem) -> str | None:
         programs = self.reference_programs(problem)
@@ -224,15 +227,13 @@ class P3(BaseTask):
         return [f"{PROGRAM_PREFIX}{meta['sat']}\n\n{meta['sol_header']}\n{meta['sol_docstring']}\n{body}\n"
                 for body in meta["sol_bodies"]]
 
-    def scorers(self) -> list:
-        from harness.scoring.p3 import P3Scorer
-
-        return [P3Scorer()]
+    def scorers(self) -> list[Scorer]:
+        return [P3Scorer(), *super().scorers()]
 
     # -------------------------------------------------------------- bootstrap rounds
 
     def plan_round(self, problems: list[Problem], generations: list, executions: list,
-                   sampling) -> list[GenerationRequest]:
+                   sampling, style: str = BOOTSTRAP) -> list[GenerationRequest]:
         """The next bootstrap round's requests, derived from the run's records alone.
 
         Round r asks for samples r*size ... (r+1)*size-1 of every puzzle that no sample of an
@@ -268,6 +269,7 @@ class P3(BaseTask):
         return Prompt(text=text, stop=[prompts.MULTI_LINE_STOP])
 
 
+@registry.tasks.register
 @dataclass
 class P3All(P3):
     """All 1,715 puzzle instances of the v0.2 dataset."""
@@ -276,6 +278,7 @@ class P3All(P3):
     puzzles_file = "puzzles.json"
 
 
+@registry.tasks.register
 @dataclass
 class P3Test228(P3):
     """Instance 0 of each of the 228 test templates of split.json (the ICLR-2023 "test_228")."""
@@ -324,7 +327,7 @@ def first_passing_samples(executions) -> dict[str, int]:
     """Problem id -> the smallest sample index that passed."""
     first: dict[str, int] = {}
     for execution in executions:
-        if execution.status == Status.PASSED.value:
+        if execution.status is Status.PASSED:
             index = first.get(execution.problem_id)
             if index is None or execution.sample_index < index:
                 first[execution.problem_id] = execution.sample_index

@@ -19,7 +19,7 @@ import ast
 import random
 import re
 
-from harness.extract import extract_code, truncate_at_stop
+from codeharness.core.extract import extract_code, truncate_at_stop
 
 TYPING_PREFIX = "from typing import List\n\n"
 MULTI_LINE_STOP = "\nassert"

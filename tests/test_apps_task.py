@@ -1,40 +1,27 @@
-"""The apps task on real APPS test problems: the 40 CodeHaluEval sample records are APPS test
-problems (../shared/data/codehalu/SOURCE.md), turned here back into codeparrot/apps's JSONL
-and into the original release's folders. Loading, prompts, reference solutions in the real
-sandbox (the same verdicts as the codehalu task's), the CLI, and a run of the embedded model."""
+"""The apps task on 40 real APPS test problems (tests/data/apps/test_problems.jsonl, in
+codeparrot/apps's JSONL format, one test case each), also written here into the original
+release's folders. Loading, prompts, reference solutions in the real sandbox (the same verdicts
+as the codehalu task's on records made from the same problems), the CLI, and a run of the
+embedded model."""
 
 import json
 
 import pytest
+from codeharness.cli.main import app
+from codeharness.core.errors import HarnessError
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
+from codeharness.tasks.apps import APPS_IMPORTS
 from typer.testing import CliRunner
 
-from harness import pipeline
-from harness.cli import app
-from harness.errors import HarnessError
-from tasks import create_task
-from tasks.apps import APPS_IMPORTS
+from tests.codehalu_records import (
+    APPS_TEST_PROBLEMS,
+    apps_test_problems,
+    codehalu_file,
+    write_jsonl,
+)
 
-SAMPLE = "codehalu/codehalueval_sample_records.jsonl"
 STATUSES = {"passed", "failed", "error", "timeout", "out_of_memory", "syntax_error", "sandbox_error"}
-
-
-def apps_records(codehalu_records) -> list[dict]:
-    """codeparrot/apps records: one per APPS problem (task_id), its test cases merged."""
-    merged = {}
-    for r in codehalu_records:
-        problem = merged.setdefault(r["task_id"], {
-            "problem_id": r["task_id"], "question": r["question"], "solutions": r["solutions"],
-            "difficulty": r["difficulty"], "url": r["url"], "starter_code": r["starter_code"],
-            "tests": {"inputs": [], "outputs": [], **({"fn_name": r["fn_name"]} if r["fn_name"] else {})}})
-        problem["tests"]["inputs"].append(r["input"])
-        problem["tests"]["outputs"].append(r["output"])
-    return [{**{k: v for k, v in p.items() if k != "tests"}, "input_output": json.dumps(p["tests"])}
-            for p in merged.values()]
-
-
-def write_jsonl(path, records):
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 def write_release(root, records):
@@ -52,19 +39,21 @@ def write_release(root, records):
 
 
 @pytest.fixture(scope="module")
-def codehalu(shared_data):
-    task = create_task("codehalu", data_path=str(shared_data / SAMPLE), timeout_s=10)
+def codehalu(test_data, tmp_path_factory):
+    """The codehalu task on CodeHaluEval-format records made from the same APPS problems."""
+    path = codehalu_file(test_data, tmp_path_factory.mktemp("codehalu"))
+    task = create_task("codehalu", data_path=str(path), timeout_s=10)
     return task, task.load()
 
 
 @pytest.fixture(scope="module")
-def records(shared_data):
-    return apps_records(json.loads(line) for line in open(shared_data / SAMPLE, encoding="utf-8"))
+def records(test_data):
+    return apps_test_problems(test_data)
 
 
 @pytest.fixture(scope="module")
-def apps_jsonl(tmp_path_factory, records):
-    return write_jsonl(tmp_path_factory.mktemp("apps") / "test.jsonl", records)
+def apps_jsonl(test_data):
+    return test_data / APPS_TEST_PROBLEMS
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +68,8 @@ def view(problems):
 
 def test_the_jsonl_file_and_the_release_folders_give_the_same_problems(tmp_path, records, apps, apps_jsonl):
     task, problems = apps
-    assert len(problems) == len(records) == 40  # no APPS problem twice among the 40 records
+    assert len(problems) == len(records) == 40
+    assert [p.id for p in problems] == [f"test/{r['problem_id']}" for r in records]
     root = write_release(tmp_path / "APPS", records)
     from_root, from_split = create_task("apps", data_path=str(root)), \
         create_task("apps", data_path=str(root / "test"))
@@ -89,8 +79,9 @@ def test_the_jsonl_file_and_the_release_folders_give_the_same_problems(tmp_path,
     assert from_split.data_sources()[0]["path"] == str((root / "test").resolve())
 
 
-def test_the_problems_are_the_codehalu_tasks_with_their_tests_merged(apps, codehalu):
+def test_the_problems_are_the_codehalu_tasks_made_from_them(apps, codehalu):
     by_task_id = {p.meta["task_id"]: p for p in codehalu[1]}
+    assert set(by_task_id) == {p.meta["apps_id"] for p in apps[1]}
     for problem in apps[1]:
         theirs = by_task_id[problem.meta["apps_id"]]
         assert problem.id == f"test/{theirs.meta['task_id']}"
@@ -101,17 +92,20 @@ def test_the_problems_are_the_codehalu_tasks_with_their_tests_merged(apps, codeh
 
 
 def test_reference_solutions_get_the_codehalu_tasks_verdicts(apps, codehalu, local_sandbox):
-    """APPS's own imports before every program change no verdict: 23 of 29 pass, and the
-    codehalu task's 6 known-bad references are this task's known-bad ones, each with its reason."""
+    """APPS's own imports before every program change no verdict: 23 of 29 pass, the 6 that
+    fail are this task's known-bad references, each with its reason, and the codehalu task
+    fails exactly the records made from those 6 problems (its own `known_bad` names the real
+    dataset's record ids, not these records')."""
     task, problems = apps
     ours = pipeline.check_ground_truth(task, problems, local_sandbox)
     theirs = pipeline.check_ground_truth(codehalu[0], codehalu[1], local_sandbox)
     assert task.preamble == APPS_IMPORTS
-    assert ours["unexpected"] == theirs["unexpected"] == {}
+    assert ours["unexpected"] == {}
     assert (ours["total"], ours["passed"]) == (theirs["total"], theirs["passed"]) == (29, 23)
-    task_id = {p.id: p.meta["task_id"] for p in codehalu[1]}
     assert ours["known_bad"] == task.known_bad
-    assert {f"test/{task_id[pid]}" for pid in theirs["known_bad"]} == set(ours["known_bad"])
+    task_id = {p.id: p.meta["task_id"] for p in codehalu[1]}
+    failed = {**theirs["known_bad"], **theirs["unexpected"]}
+    assert {f"test/{task_id[pid]}" for pid in failed} == set(ours["known_bad"])
 
 
 def test_difficulty_picks_problems_and_unknown_ones_are_refused(apps_jsonl):
@@ -138,13 +132,13 @@ def test_problems_without_tests_are_left_out_and_counted(tmp_path, records):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"url": None}, r"bad.jsonl line 2: missing field\(s\) url"),
-    ({"input_output": "{"}, "bad.jsonl line 2: field input_output is not JSON text"),
+    ({"url": None}, r"bad.jsonl:2: missing field\(s\) url"),
+    ({"input_output": "{"}, "bad.jsonl:2: field input_output is not JSON text"),
     ({"input_output": '{"inputs": ["1"]}'},
-     "bad.jsonl line 2: field input_output needs 'inputs' and 'outputs' lists"),
+     "bad.jsonl:2: field input_output needs 'inputs' and 'outputs' lists"),
     ({"input_output": '{"inputs": ["1"], "outputs": []}'},
-     "bad.jsonl line 2: needs as many expected outputs"),
-    ({"solutions": '"print(1)"'}, "bad.jsonl line 2: field solutions is not a JSON list"),
+     "bad.jsonl:2: needs as many expected outputs"),
+    ({"solutions": '"print(1)"'}, "bad.jsonl:2: field solutions is not a JSON list"),
 ])
 def test_malformed_records_are_refused_with_file_line_and_field(tmp_path, records, change, message):
     broken = {k: v for k, v in {**records[1], **change}.items() if v is not None}

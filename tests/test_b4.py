@@ -4,10 +4,9 @@ from math import lgamma
 
 import numpy as np
 import pytest
-
-from harness.selection import selectors
-from harness.selection.b4 import b4_scores
-from harness.selection.groups import consensus_groups
+from codeharness.scorers import selectors
+from codeharness.scorers.b4 import ALPHA_XY, BETA0, b4_scores
+from codeharness.scorers.groups import consensus_groups
 
 
 def ln_beta(a, b):
@@ -88,3 +87,135 @@ def test_expected_accuracy_orders_b4_codet_mbr_exec_maxpass_random():
         difference = accuracy[better] - accuracy[worse]  # paired over the same matrices
         standard_error = difference.std(ddof=1) / np.sqrt(trials)
         assert difference.mean() > 4 * standard_error, (better, worse, difference.mean(), standard_error)
+
+
+# Rows 0, 3, 4 pass t0 and fail t1; row 2 passes both; row 1 passes neither.
+PRIOR_SENSITIVE = np.array([[1, 0], [0, 0], [1, 1], [1, 0], [1, 0]], dtype=bool)
+
+
+def test_default_priors_are_the_papers():
+    # B4's defaults, alpha_xy = 1e3 and beta0 = 1e4 (as the README and `select` state),
+    # score exactly as when passed explicitly, everywhere they are a default.
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        groups = consensus_groups(random_matrix(rng))
+        np.testing.assert_array_equal(b4_scores(groups), b4_scores(groups, 1e3, 1e4))
+    assert (ALPHA_XY, BETA0) == (1e3, 1e4)
+
+
+def test_default_beta0_decides_which_set_is_picked():
+    # With beta0 = 1e4 the prior all but forbids wrong solutions passing wrong tests, so the
+    # three rows that call t1 wrong (row 2 passes it) lose to row 2 alone; with beta0 = 1e3
+    # the larger set wins. The default must give the first answer.
+    assert selectors.b4(PRIOR_SENSITIVE).tolist() == [2]
+    assert selectors.b4(PRIOR_SENSITIVE, beta0=1e4).tolist() == [2]
+    assert selectors.b4(PRIOR_SENSITIVE, beta0=1e3).tolist() == [0, 3, 4]
+
+
+def test_groups_of_a_matrix_without_tests():
+    # No tests: every solution is in one set (or none at all), whose row is empty.
+    groups = consensus_groups(np.zeros((3, 0), bool))
+    assert groups.patterns.shape == (1, 0) and groups.shape == (3, 0)
+    assert groups.sizes.tolist() == [3] and groups.members.tolist() == [0, 0, 0]
+    assert groups.tests_passed.tolist() == [0] and groups.test_pass_counts.tolist() == []
+    empty = consensus_groups(np.zeros((0, 0), bool))
+    assert empty.patterns.shape == (0, 0) and empty.sizes.tolist() == [] and empty.shape == (0, 0)
+
+
+# ---------------------------------------------------------------- the authors' rule, end to end
+
+
+def authors_b4(E, beta_0, alpha_xy):
+    """B4's authors' strategy.B4 (ZJU-CTAG/B4), restated: one (members, log posterior) per
+    distinct row, best first."""
+    from scipy.special import betaln
+
+    def bernoulli(n1, n, alpha=1.0, beta=1.0):
+        return betaln(n1 + alpha, n - n1 + beta)
+
+    ranked = []
+    for layout in dict.fromkeys(tuple(row) for row in E.tolist()):
+        pred_y = np.asarray(layout, dtype=bool)
+        pred_x = np.array([tuple(row) == layout for row in E.tolist()])
+        e1 = E[~pred_x][:, pred_y]
+        e0 = E[~pred_x][:, ~pred_y]
+        score = (bernoulli(pred_x.sum(), len(pred_x), alpha=alpha_xy)
+                 + bernoulli(pred_y.sum(), len(pred_y), alpha=alpha_xy)
+                 + bernoulli(e1.sum(), e1.size) + bernoulli(e0.sum(), e0.size, beta=beta_0))
+        ranked.append((np.flatnonzero(pred_x).tolist(), score))
+    return sorted(ranked, key=lambda item: item[1], reverse=True)
+
+
+def authors_pass_at_1(matrices, beta_0, alpha_xy):
+    """main.py's pass@1: programs that fail to load are skipped, only problems whose
+    remaining programs are partly correct count, and the best score's sets (equal scores
+    merged) are drawn from uniformly."""
+    rates = []
+    for passes, correct, runnable in matrices:
+        E, truth = passes[runnable].astype(np.int8), correct[runnable]
+        if not len(truth) or not 0 < truth.mean() < 1:
+            continue
+        ranked = authors_b4(E, beta_0, alpha_xy)
+        best = [i for members, score in ranked if score == ranked[0][1] for i in members]
+        rates.append(truth[best].mean())
+    return float(np.mean(rates)), len(rates)
+
+
+def test_selection_where_it_matters_is_the_authors_number_on_matrices_with_unrunnable_programs():
+    from codeharness.pipeline.matrix import ProblemMatrix
+    from codeharness.pipeline.selection import SelectionOptions, evaluate_selection
+
+    rng = np.random.default_rng(2024)
+    raw = []
+    for _ in range(150):
+        passes = random_matrix(rng)
+        n = len(passes)
+        runnable = rng.random(n) > 0.3
+        passes[~runnable] = False  # a program that does not load passes nothing
+        correct = (rng.random(n) < 0.5) & runnable
+        raw.append((passes, correct, runnable))
+    matrices = {f"p{i}": ProblemMatrix(f"p{i}", np.arange(len(p)), [f"t{j}" for j in range(p.shape[1])],
+                                       p, r, {"base": c})
+                for i, (p, c, r) in enumerate(raw)}
+    assert sum(int((~r).sum()) for _, _, r in raw) > 100
+    for beta_0 in (1e4, 1e5, 1e6):
+        expected, problems = authors_pass_at_1(raw, beta_0, 1e3)
+        ours = evaluate_selection(matrices, SelectionOptions(methods=("b4",), beta0=beta_0))
+        matters = ours["summary"]["base"]["b4"]["selection_matters"]
+        assert matters["problems"] == problems > 20
+        assert matters["pass@1"] == pytest.approx(expected, abs=1e-12)
+    # Kept, the broken programs form one more consensus set and the counts differ.
+    kept = evaluate_selection(matrices, SelectionOptions(methods=("b4",), keep_unrunnable=True))
+    assert kept["summary"]["base"]["b4"]["selection_matters"]["problems"] != problems
+
+
+def test_a_beta0_sweep_is_one_table_with_a_b4_row_per_value():
+    from codeharness.pipeline.matrix import ProblemMatrix
+    from codeharness.pipeline.selection import SelectionOptions, evaluate_selection
+
+    matrices = {"p": ProblemMatrix("p", np.arange(5), ["t0", "t1"], PRIOR_SENSITIVE, np.ones(5, bool),
+                                   {"base": np.array([0, 0, 1, 0, 0], bool)})}
+    options = SelectionOptions(methods=("b4", "codet"), beta0=(1e3, 1e4, 1e5))
+    result = evaluate_selection(matrices, options)
+    assert list(result["summary"]["base"]) == ["b4 beta0=1e3", "b4 beta0=1e4", "b4 beta0=1e5", "codet"]
+    assert result["problems"]["p"]["pools"]["b4 beta0=1e3"] == [0, 3, 4]
+    assert result["problems"]["p"]["pools"]["b4 beta0=1e4"] == [2]
+    assert result["options"]["beta0"] == [1e3, 1e4, 1e5] and result["options"]["alpha_xy"] == 1e3
+    both = SelectionOptions(methods=("b4",), alpha_xy=(1.0, 1e3), beta0=(1e4, 1e6))
+    assert list(both.b4_settings()) == ["b4 alpha_xy=1 beta0=1e4", "b4 alpha_xy=1 beta0=1e6",
+                                        "b4 alpha_xy=1e3 beta0=1e4", "b4 alpha_xy=1e3 beta0=1e6"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(beta0=(0.0,)), "--beta0 takes positive numbers"),
+    (dict(alpha_xy=(float("nan"),)), "--alpha-xy takes positive numbers"),
+    (dict(methods=()), "no selection method"),
+])
+def test_bad_selection_options_are_one_clear_line(options, message):
+    from codeharness.core.errors import HarnessError
+    from codeharness.pipeline.selection import SelectionOptions, parse_numbers
+
+    with pytest.raises(HarnessError, match=message):
+        SelectionOptions(**options)
+    with pytest.raises(HarnessError, match="comma-separated numbers"):
+        parse_numbers("1e4,lots", "beta0")

@@ -8,25 +8,23 @@ import sys
 import time
 
 import pytest
-
-from harness import pipeline
-from harness.backends.base import GenerationRequest, SamplingConfig
-from harness.errors import HarnessError
-from harness.models import embedded_checkpoint
-from harness.records import Prompt
-from harness.rundir import RunDir
-from tasks import create_task
+from codeharness.core.errors import HarnessError
+from codeharness.core.models import embedded_checkpoint
+from codeharness.core.records import GenerationRequest, Prompt, SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
 
 pytestmark = pytest.mark.real_model
 
-CODEHARNESS = [sys.executable, "-m", "harness"]
+CODEHARNESS = [sys.executable, "-m", "codeharness"]
 CHAT = Prompt(messages=[{"role": "user", "content": "Write a Python function that adds two numbers."}])
 ASSIGNMENTS = Prompt(text="# Python\nx = 1\ny = 2\nz =")
 
 
 @pytest.fixture(scope="module")
 def backend():
-    from harness.backends.hf import HFBackend
+    from codeharness.backends.hf import HFBackend
 
     hf = HFBackend(batch_size=4)
     yield hf
@@ -46,7 +44,7 @@ def test_chat_prompts_go_through_the_chat_template(backend):
     assert completion.rendered_prompt.startswith("<|im_start|>system\n")
     assert completion.rendered_prompt.endswith("<|im_start|>user\nWrite a Python function that adds "
                                                "two numbers.<|im_end|>\n<|im_start|>assistant\n")
-    assert completion.prompt_tokens == len(backend.tokenizer(completion.rendered_prompt,
+    assert completion.prompt_tokens == len(backend.engine.tokenizer(completion.rendered_prompt,
                                                              add_special_tokens=False).input_ids)
     assert completion.finish_reason == "length" and completion.completion_tokens == 24
     assert "<|im" not in completion.text and completion.text.strip()
@@ -64,9 +62,9 @@ def test_stop_sequence_ends_the_sample_and_is_cut_off(backend):
 
 
 def test_stop_sequence_is_matched_in_the_generated_text_only(backend):
-    from harness.backends.hf import StopSequences
+    from codeharness.backends._hf_engine import StopSequences
 
-    tokenizer = backend.tokenizer
+    tokenizer = backend.engine.tokenizer
     prompt = tokenizer("x = 1\n").input_ids
     criterion = StopSequences(tokenizer, [["\ndef"], ["\ndef"]], len(prompt))
     starts_with_def = tokenizer("def f():").input_ids
@@ -87,10 +85,10 @@ def test_left_padded_batches_give_the_same_greedy_text_as_one_prompt_alone(backe
     lengths = {c.prompt_tokens for c in batched.values()}
     assert len(lengths) == 3, "the prompts must differ in length so the batch is padded"
     shortest = min(batched.values(), key=lambda c: c.prompt_tokens)
-    alone = backend.model.generate(
-        **backend.tokenizer(shortest.rendered_prompt, add_special_tokens=False, return_tensors="pt"),
+    alone = backend.engine.model.generate(
+        **backend.engine.tokenizer(shortest.rendered_prompt, add_special_tokens=False, return_tensors="pt"),
         max_new_tokens=32, do_sample=False)
-    expected = backend.tokenizer.decode(alone[0, shortest.prompt_tokens:], skip_special_tokens=True)
+    expected = backend.engine.tokenizer.decode(alone[0, shortest.prompt_tokens:], skip_special_tokens=True)
     assert shortest.text == expected
 
 
@@ -109,8 +107,7 @@ def test_seeded_sampling_draws_each_token_with_its_probability():
     """The hashed Gumbel-max draw is a draw from softmax(logits / temperature), whether the
     randomness varies with the seed (samples) or with the step (tokens of one sample)."""
     import torch
-
-    from harness.backends.hf import SeededSampling
+    from codeharness.backends._hf_engine import SeededSampling
 
     logits = torch.tensor([[0.0, 1.0, 2.0, -1.0, -float("inf")]])
     expected = (logits / 0.7).softmax(-1)[0]
@@ -135,10 +132,11 @@ def test_describe_names_the_checkpoint_and_settings(backend):
 
 
 def test_a_missing_model_path_is_a_clear_error(tmp_path):
-    from harness.backends.hf import HFBackend
+    from codeharness.backends.hf import HFBackend
 
+    backend = HFBackend(model=str(tmp_path / "nowhere" / "model"))  # cheap: nothing loaded yet
     with pytest.raises(HarnessError, match="nowhere/model"):
-        HFBackend(model=str(tmp_path / "nowhere" / "model"))
+        backend.describe()
 
 
 def test_eval_on_humaneval_end_to_end(tmp_path):
@@ -182,7 +180,7 @@ def test_generation_killed_mid_run_resumes_with_only_the_missing_samples(tmp_pat
     problems = pipeline.load_problems(task, config.limit)
     recording = RecordingBackend(backend)
     pipeline.open_run(run, config, overwrite=False)
-    pipeline.generate(run, config, task, problems, lambda: recording)
+    pipeline.generate(run, config, task, problems, recording)
     keys = [(g["problem_id"], g["sample_index"]) for g in run.generations()]
     assert sorted(keys) == [(p.id, 0) for p in problems]
     assert sorted(recording.requested) == sorted(set(keys) - {(g["problem_id"], g["sample_index"])

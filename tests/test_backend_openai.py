@@ -17,17 +17,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import psutil
 import pytest
+from codeharness.backends.openai import OpenAIBackend
+from codeharness.backends.serve import server_flags
+from codeharness.backends.vllm import VLLMBackend
+from codeharness.cli.main import app
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import GenerationRequest, SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
 from typer.testing import CliRunner
 
-from harness import pipeline
-from harness.backends.base import GenerationRequest, SamplingConfig
-from harness.backends.openai import OpenAIBackend
-from harness.backends.vllm import VLLMBackend
-from harness.cli import app
-from harness.errors import HarnessError
-from harness.rundir import RunDir
-from harness.serve import server_flags
-from tasks import create_task
 from tests.test_backend_vllm import REPO, Borrowed
 
 pytestmark = [pytest.mark.vllm, pytest.mark.real_model]
@@ -58,7 +58,7 @@ def run_pipeline(tmp_path, backend, task, limit, prompt=None, **sampling):
                                 limit=limit, sampling=SamplingConfig(**sampling))
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
-    pipeline.generate(run, config, task, pipeline.load_problems(task, limit), lambda: backend)
+    pipeline.generate(run, config, task, pipeline.load_problems(task, limit), backend)
     return sorted(run.generations(), key=lambda g: (g["problem_id"], g["sample_index"]))
 
 
@@ -209,7 +209,7 @@ def test_without_model_the_servers_only_model_is_used(served, flaky_proxy):
 def test_a_stopped_harness_stops_the_server_and_all_its_processes_and_the_run_resumes(
         tmp_path, served, humaneval, stop):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "harness", "generate", "--task", "humaneval", "--serve",
+    command = [sys.executable, "-m", "codeharness", "generate", "--task", "humaneval", "--serve",
                "--limit", "10", "--max-tokens", "384", "--run-dir", str(run_dir)]
     log = tmp_path / "stderr.log"
     with open(log, "wb") as stderr:
@@ -245,7 +245,7 @@ def test_a_stopped_harness_stops_the_server_and_all_its_processes_and_the_run_re
     asked = []
     pipeline.open_run(run, config, overwrite=False)
     pipeline.generate(run, config, humaneval, pipeline.load_problems(humaneval, 10),
-                      lambda: Borrowed(served, asked))
+                      Borrowed(served, asked))
     assert len(asked) == 10 - len(written)
     assert len(run.generations()) == 10
 

@@ -10,12 +10,11 @@ import sys
 import time
 
 import pytest
-
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.backends.vllm import VLLMBackend, device_environments
-from harness.rundir import RunDir
-from tasks import create_task
+from codeharness.backends.vllm import VLLMBackend, device_environments
+from codeharness.core.records import SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
 
 pytestmark = [pytest.mark.vllm, pytest.mark.real_model]
 
@@ -59,7 +58,7 @@ def run_pipeline(tmp_path, backend, task, limit, prompt=None, **sampling):
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
     problems = pipeline.load_problems(task, limit)
-    pipeline.generate(run, config, task, problems, lambda: backend)
+    pipeline.generate(run, config, task, problems, backend)
     return run, sorted(run.generations(), key=lambda g: (g["problem_id"], g["sample_index"]))
 
 
@@ -131,13 +130,13 @@ def test_each_request_is_written_when_it_finishes_and_a_stopped_run_resumes(
             self.backend.generate(requests, sampling, stop_after_two)
 
     with pytest.raises(KeyboardInterrupt):
-        pipeline.generate(run, config, humaneval, problems, lambda: Interrupting(engine))
+        pipeline.generate(run, config, humaneval, problems, Interrupting(engine))
     first = list(run.generations())
     assert len(first) == 2
 
     asked = []
     pipeline.open_run(run, config, overwrite=False)
-    pipeline.generate(run, config, humaneval, problems, lambda: Borrowed(engine, asked))
+    pipeline.generate(run, config, humaneval, problems, Borrowed(engine, asked))
     done = {(g["problem_id"], g["sample_index"]) for g in first}
     assert sorted(asked) == sorted({(p.id, 0) for p in problems} - done)
     final = list(run.generations())
@@ -149,7 +148,7 @@ def test_a_killed_cli_run_resumes_asking_only_for_the_missing_samples(tmp_path, 
     """`codeharness generate --backend vllm` is SIGKILLed once some samples are written;
     the same run then finishes, asking the model only for the rest."""
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "harness", "generate", "--task", "humaneval",
+    command = [sys.executable, "-m", "codeharness", "generate", "--task", "humaneval",
                "--backend", "vllm", "--limit", "10", "--max-tokens", "384",
                "--run-dir", str(run_dir)]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
@@ -172,7 +171,7 @@ def test_a_killed_cli_run_resumes_asking_only_for_the_missing_samples(tmp_path, 
     asked = []
     pipeline.open_run(run, config, overwrite=False)
     pipeline.generate(run, config, humaneval, pipeline.load_problems(humaneval, 10),
-                      lambda: Borrowed(engine, asked))
+                      Borrowed(engine, asked))
     assert len(asked) == 10 - len(written)
     assert not any(key in written for key in asked)
     assert len(run.generations()) == 10

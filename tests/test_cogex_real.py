@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).parent / "data" / "instructions.jsonl"
+CRUXEVAL = Path(__file__).parent / "data" / "cruxeval" / "cruxeval.jsonl"
 pytestmark = pytest.mark.real_model
 
 
 def codeharness(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "codeharness", *args], cwd=cwd, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -33,21 +33,30 @@ def test_emulation_fidelity_on_humaneval(tmp_path):
     assert fidelity["accuracy"] == recomputed
 
 
-def test_program_search_and_its_cache(tmp_path):
-    args = ["cogex", "search", "--data-path", str(DATA), "--backend", "hf", "--candidates", "2",
-            "--train-items", "2", "--test-items", "2", "--max-tokens", "96",
+def test_program_search_per_task_and_its_cache(tmp_path):
+    """CoTACS on a DIA template and a CRUXEval function family: per-task and macro results,
+    the model calls counted, the SFT export; the same command again makes no model call."""
+    args = ["cogex", "search", "--battery", "dia:gcd_of_two,cruxeval:sample_103", "--cruxeval-path", str(CRUXEVAL),
+            "--backend", "hf", "--candidates", "2", "--train-items", "3", "--test-items", "2", "--max-tokens", "80",
             "--cache", str(tmp_path / "calls.jsonl")]
     codeharness(*args, "--run-dir", str(tmp_path / "first"), cwd=tmp_path)
     first = json.loads((tmp_path / "first" / "scores.json").read_text())
-    assert first["budget"]["model_calls"] > 0
+    assert set(first["families"]) == {"dia/gcd_of_two", "cruxeval/sample_103"}
+    predictions = [json.loads(line) for line in (tmp_path / "first" / "predictions.jsonl").read_text().splitlines()]
+    for name, family in first["families"].items():
+        for method in ("cotacs", "zero_shot", "few_shot", "program_per_item"):
+            rows = [p for p in predictions if p["family"] == name and p["method"] == method]
+            assert len(rows) == 2 and family[method] == sum(p["correct"] for p in rows) / 2
+        usable = family["usable_candidates"]
+        assert family["model_calls"]["search"] == 2 + usable * 2  # 2 programs, each usable one on 2 other items
+    for method, value in first["macro"].items():
+        assert value == sum(f[method] for f in first["families"].values()) / 2
+    assert first["model_calls"]["made"] > 0 and first["sft"]["examples"] >= 0
     trace = json.loads((tmp_path / "first" / "search_trace.json").read_text())
-    assert len(trace["test_items"]) == 2 and len(trace["train_items"]) == 2
-    for method in ("cotacs", "fresh_program", "zero_shot"):
-        assert first[method]["items"] == 2
+    for family in trace["families"].values():
+        assert not set(family["train_items"]) & set(family["test_items"])
 
     codeharness(*args, "--run-dir", str(tmp_path / "second"), cwd=tmp_path)
     second = json.loads((tmp_path / "second" / "scores.json").read_text())
-    assert second["budget"]["model_calls"] == 0
-    assert second["budget"]["cache_hits"] == first["budget"]["model_calls"] + first["budget"]["cache_hits"]
-    assert {m: second[m] for m in ("cotacs", "fresh_program", "zero_shot")} == \
-           {m: first[m] for m in ("cotacs", "fresh_program", "zero_shot")}
+    assert second["model_calls"]["made"] == 0
+    assert second["families"] == first["families"] and second["macro"] == first["macro"]

@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from codeharness.cli.main import app
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.scorers.dia import dia_metrics
+from codeharness.tasks import dia_templates
+from codeharness.tasks.dia import SKIP, SYSTEM_PROMPT, Dia, extract_answer, grade_answer
 from typer.testing import CliRunner
 
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.cli import app
-from harness.errors import HarnessError
-from harness.rundir import RunDir
-from harness.scoring.dia import dia_metrics
-from tasks import dia_templates
-from tasks.dia import SKIP, SYSTEM_PROMPT, Dia, extract_answer, grade_answer
 from tests.fakes import ScriptedBackend
 
 
@@ -136,7 +136,8 @@ def test_answer_extraction(response, answer):
 
 def test_grading_is_exact_unless_whitespace_is_normalized():
     assert grade_answer("<xml>42</xml>", "<xml>42</xml>", False) == "correct"
-    assert grade_answer("<xml>42</xml>\n", "<xml>42</xml>", False) == "wrong"
+    assert grade_answer("<xml>42</xml>\n", "<xml>42</xml>", False) == "correct"  # whitespace around: issue 19
+    assert grade_answer("<xml>42 </xml>", "<xml>42</xml>", False) == "wrong"
     assert grade_answer(" <xml>42</xml>\n", "<xml>42</xml>", True) == "correct"
     assert grade_answer("<xml>a  b</xml>", "<xml>a b</xml>", True) == "correct"
     assert grade_answer(SKIP, "<xml>42</xml>", False) == "skipped"
@@ -187,6 +188,20 @@ def test_metrics_follow_the_definitions():
     assert metrics["by_level"]["hard"]["near_miss"]["count"] == 1
 
 
+def test_near_miss_starts_at_80_percent():
+    # Near-Miss Score: 0.8 <= TSR < 1. Templates of 20 answers at 70%, 75%, 79%... (not near
+    # misses), 80% and 95% (near misses) and 100% (confident, not a near miss).
+    rates = {1: 14, 2: 15, 3: 16, 4: 19, 5: 20}
+    records = [a for t, c in rates.items() for a in answers(t, "Math", "easy", "c" * c + "w" * (20 - c))]
+    records += answers(6, "Math", "hard", "c" * 79 + "s" * 21)  # 0.79
+    metrics = dia_metrics(records)
+    assert metrics["task_success_rate"] == {"1": 0.7, "2": 0.75, "3": 0.8, "4": 0.95, "5": 1.0, "6": 0.79}
+    assert metrics["near_miss"] == {"count": 2, "percent": pytest.approx(100 * 2 / 6)}
+    assert metrics["confidence_index"]["count"] == 1
+    assert metrics["by_level"]["easy"]["near_miss"]["count"] == 2
+    assert metrics["by_level"]["hard"]["near_miss"]["count"] == 0
+
+
 def test_run_metrics_are_recomputed_from_the_records(tmp_path, local_sandbox):
     """A scripted model answers right, wrong or skips; scores.json equals the metrics
     recomputed from executions.jsonl alone."""
@@ -200,13 +215,13 @@ def test_run_metrics_are_recomputed_from_the_records(tmp_path, local_sandbox):
             return SKIP
         if template % 3 == 1:
             return f"```xml\n{by_id[problem_id].meta['solution']}\n```"
-        return "<xml>0</xml>"
+        return "<xml>not an answer</xml>"  # "0" is some templates' answer
 
     config = pipeline.RunConfig(task="dia", task_options={"k": 2, "question_seed": 4}, backend="scripted",
                                 sampling=SamplingConfig(n=1))
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
-    pipeline.generate(run, config, task, problems, lambda: ScriptedBackend(respond, supports_chat=True))
+    pipeline.generate(run, config, task, problems, ScriptedBackend(respond, supports_chat=True))
     pipeline.execute(run, task, problems, local_sandbox)
     scores = pipeline.score(run, task, problems)
     recomputed = dia_metrics([e["details"] for e in run.executions()])
@@ -230,15 +245,50 @@ def test_an_answers_file_is_scored_by_the_definitions(tmp_path):
     solution = {p.id: p.meta["solution"] for p in problems}
     answers = {"1/1": solution["1/1"], "1/2": f"```xml\n{solution['1/2']}\n```",  # template 1: c c
                "2/1": solution["2/1"], "2/2": SKIP,  # template 2: c s
-               "3/1": "<xml>0</xml>", "3/2": solution["3/2"] + " "}  # template 3: w w (exact match)
+               "3/1": "<xml>0</xml>", "3/2": solution["3/2"].replace("</xml>", " </xml>")}  # template 3: w w (exact match)
     samples = tmp_path / "answers.jsonl"
     samples.write_text("".join(json.dumps({"task_id": i, "completion": a}) + "\n" for i, a in answers.items()))
     run_dir = tmp_path / "run"
     result = CliRunner().invoke(app, ["eval", "--task", "dia", "--k", "2", "--question-seed", "9", "--backend", "replay",
-                                      "--samples", str(samples), "--run-dir", str(run_dir), "--workers", "1"])
+                                      "--samples", str(samples), "--problems", "1/*,2/*,3/*",
+                                      "--run-dir", str(run_dir), "--workers", "1"])
     assert result.exit_code == 0, result.output
     metrics = json.loads((run_dir / "scores.json").read_text())["dia"]
     assert metrics["reliability_score"] == pytest.approx((2 - 0) / 2 + (1 - 0) / 2 + (0 - 2 * 2) / 2)
     assert metrics["confidence_index"]["count"] == 1 and metrics["templates"] == 3
     assert metrics["task_success_rate"] == {"1": 1.0, "2": 0.5, "3": 0.0}
     assert (metrics["correct"], metrics["skipped"], metrics["wrong"]) == (3, 1, 2)
+
+
+def test_metrics_of_no_answers_are_zeros():
+    metrics = dia_metrics([])
+    assert metrics["k"] == 0 and metrics["short_templates"] == {}
+    assert metrics["templates"] == 0 and metrics["reliability_score"] == 0.0
+    assert metrics["confidence_index"] == {"count": 0, "percent": 0.0}
+    assert metrics["near_miss"] == {"count": 0, "percent": 0.0}
+    assert metrics["mean_task_success_rate"] == 0.0
+    assert metrics["by_category"] == {} and metrics["task_success_rate"] == {}
+    # Templates answered fewer times than the most answered are listed, and keep their rates.
+    mixed = dia_metrics(answers(1, "Math", "easy", "cc") + answers(2, "Math", "easy", "ccw"))
+    assert mixed["k"] == 3 and mixed["short_templates"] == {"1": 2}
+    assert mixed["mean_task_success_rate"] == pytest.approx((1 + 2 / 3) / 2)
+
+
+def test_metrics_columns_report_and_chart():
+    from codeharness.core import registry
+    from codeharness.scorers.dia import DiaScorer
+
+    assert registry.scorers.get("dia") is DiaScorer
+    scorer = DiaScorer()
+    mixed = dia_metrics(answers(1, "Math", "easy", "ccc") + answers(2, "Math", "easy", "cw"))
+    assert [(c.name, c.value, c.percent) for c in scorer.columns(mixed)] == [
+        ("DIA RS@k", pytest.approx(1 + (1 - 2) / 2), False), ("DIA k", "3", False),
+        ("DIA CI %", 50.0, False), ("DIA NMS %", 0.0, False), ("DIA mean TSR", 0.75, True)]
+    assert scorer.primary_metric(mixed) == "DIA RS@k"
+    summary, short = scorer.report(mixed)
+    assert summary.startswith("DIA: RS@3 0.50 over 2 templates")
+    assert short == ("[yellow]1 template(s) answered fewer than k=3 times (their metrics use their "
+                     "own counts): 2[/]")
+    assert len(scorer.report(dia_metrics(answers(1, "Math", "easy", "cc")))) == 1
+    [chart] = scorer.charts(mixed)
+    assert chart.kind == "point" and chart.points == [[75.0, pytest.approx(0.5)]]

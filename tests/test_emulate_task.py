@@ -1,12 +1,11 @@
 """Emulation fidelity: emulated answers graded against real execution in the sandbox."""
 
-import json
 
-import pytest
 
-from harness import pipeline
-from harness.rundir import RunDir
-from tasks import create_task
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
+
 from tests.fakes import ScriptedBackend
 
 
@@ -17,7 +16,7 @@ def run_emulation(tmp_path, sandbox, answer, limit, **options):
                                 prompt_style="completion", limit=limit)
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
-    pipeline.generate(run, config, task, problems, lambda: ScriptedBackend(answer))
+    pipeline.generate(run, config, task, problems, ScriptedBackend(answer))
     pipeline.execute(run, task, problems, sandbox)
     return pipeline.score(run, task, problems), list(run.executions()), problems
 

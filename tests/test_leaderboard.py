@@ -1,37 +1,38 @@
 """Leaderboard tables from run directories made by the pipeline (scripted model, real sandbox)."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
+from codeharness.core.records import SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.leaderboard.collect import collect
+from codeharness.leaderboard.publish import commit_to_branch, copy_site
+from codeharness.leaderboard.render import to_latex, to_markdown, write_tables
+from codeharness.leaderboard.site import build_site
+from codeharness.leaderboard.table import build_table
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
 
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.rundir import RunDir
-from leaderboard.collect import collect
-from leaderboard.publish import commit_to_branch, copy_site
-from leaderboard.render import to_latex, to_markdown, write_tables
-from leaderboard.site import build_site
-from leaderboard.table import build_table
-from tasks import create_task
 from tests.fakes import ScriptedBackend
 
 
-def make_run(root, name, sandbox, correct_every, n=4, temperature=0.8):
+def make_run(root, name, sandbox, correct_every, n=4, temperature=0.8, task_problems=None):
     task = create_task("humaneval")
     problems = pipeline.load_problems(task, 4)
     by_id = {p.id: p for p in problems}
     config = pipeline.RunConfig(task="humaneval", model=name, backend="scripted",
                                 sampling=SamplingConfig(n=n, temperature=temperature), limit=4)
     run = RunDir(root / name)
-    pipeline.open_run(run, config, overwrite=False)
+    pipeline.open_run(run, config, overwrite=False, task_problems=task_problems)
 
     def answer(problem_id, index, prompt):
         problem = by_id[problem_id]
         good = (index + int(problem_id.split("/")[1])) % correct_every == 0
         return problem.canonical_solution[len(problem.prompt):] if good else "    return undefined_name\n"
 
-    pipeline.generate(run, config, task, problems, lambda: ScriptedBackend(answer, model=name))
+    pipeline.generate(run, config, task, problems, ScriptedBackend(answer, model=name))
     pipeline.execute(run, task, problems, sandbox)
     pipeline.score(run, task, problems)
     return run
@@ -99,7 +100,7 @@ def test_site_files_and_publishing(results, tmp_path):
     index = build_site(table, found.runs, found.skipped, site)
     html = index.read_text()
     assert "manifests/strong.json" in html and (site / "manifests" / "strong.json").exists()
-    assert (site / "models" / "strong.html").exists() and (site / "plots" / "humaneval-passk.svg").exists()
+    assert (site / "models" / "strong.html").exists() and (site / "plots" / "humaneval-pass_at_k.svg").exists()
     assert "unscored" in html
     copied = copy_site(site, tmp_path / "copy")
     assert (copied / "index.html").read_text() == html
@@ -116,3 +117,20 @@ def test_site_files_and_publishing(results, tmp_path):
     assert "index.html" in files and "leaderboard.md" in files
     assert subprocess.run(["git", "-C", str(repo), "worktree", "list"], capture_output=True,
                           text=True).stdout.count("\n") == 1
+
+
+def test_a_partial_run_is_shown_with_its_problem_count_but_never_ranked(results, tmp_path, local_sandbox):
+    """One perfect sample on 4 of HumanEval's 164 problems must not outrank complete runs."""
+    root = tmp_path / "results"
+    root.mkdir()
+    for name in ("strong", "weak"):
+        shutil.copytree(results / name, root / name)
+    make_run(root, "lucky-subset", local_sandbox, correct_every=1, task_problems=164)
+    table = build_table(collect([root]).runs).set_index("model")
+    lucky = table.loc["lucky-subset"]
+    assert not lucky["complete"] and pd.isna(lucky["rank"]) and lucky["problems"] == 4
+    assert table.loc["strong", "rank"] == 1 and table.loc["strong", "complete"]
+    markdown = to_markdown(build_table(collect([root]).runs))
+    row = next(line for line in markdown.splitlines() if "lucky-subset" in line)
+    assert row.startswith("| partial")
+    assert markdown.index("lucky-subset") > markdown.index("| weak ")  # listed after the ranked runs

@@ -15,21 +15,20 @@ pytestmark = [pytest.mark.real_model, pytest.mark.browser]
 
 
 def codeharness(*args, cwd):
-    result = subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=cwd,
+    result = subprocess.run([sys.executable, "-m", "codeharness", *map(str, args)], cwd=cwd,
                             capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, shared_data):
+def site(tmp_path_factory):
     root = tmp_path_factory.mktemp("leaderboard")
     results = root / "results"
     common = ["--backend", "hf", "--limit", "3", "--max-tokens", "128", "--output-dir", results]
     codeharness("eval", "--task", "humaneval", *common, cwd=root)
     codeharness("eval", "--task", "humaneval", "--n", "3", "--temperature", "0.8", *common, cwd=root)
-    codeharness("eval", "--task", "mbpp_sanitized", "--data-path",
-                shared_data / "mbpp" / "sanitized-mbpp.json", *common, cwd=root)
+    codeharness("eval", "--task", "mbpp_sanitized", *common, cwd=root)
     out = root / "site"
     codeharness("leaderboard", "build", results, "--out", out, cwd=root)
     return out, results

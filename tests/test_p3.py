@@ -6,17 +6,16 @@ import gzip
 import json
 
 import pytest
-
-from harness.errors import HarnessError
-from tasks import p3 as p3_module
-from tasks import p3_prompts as prompts
-from tasks.base import Problem
-from tasks.p3 import P3, P3All, P3Test228
+from codeharness.core.errors import HarnessError
+from codeharness.tasks import p3 as p3_module
+from codeharness.tasks import p3_prompts as prompts
+from codeharness.tasks.base import Problem
+from codeharness.tasks.p3 import PROGRAM_PREFIX, P3, P3All, P3Test228
 
 
 @pytest.fixture(scope="module")
-def p3_data(shared_data):
-    return shared_data / "p3"
+def p3_data(test_data):
+    return test_data / "p3"
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +158,7 @@ def test_each_style_verifies_a_correct_answer(task, local_sandbox, style, comple
     (INT_PUZZLE, "1/0", "error"),
 ])
 def test_answers_are_type_checked_exactly(task, local_sandbox, problem, program_body, expected):
-    program = f"{problem.meta['sat']}\n\ndef sol():\n    {program_body}\n"
+    program = f"{PROGRAM_PREFIX}{problem.meta['sat']}\n\ndef sol():\n    {program_body}\n"
     assert verdict(task, local_sandbox, problem, program).status.value == expected
 
 

@@ -4,13 +4,12 @@ the pipeline from the run's records alone (so a killed run resumes)."""
 from __future__ import annotations
 
 import pytest
+from codeharness.core.records import Execution, Generation, SamplingConfig, from_dict
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks.base import Problem
+from codeharness.tasks.p3 import P3
 
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.records import Execution, Generation, from_dict
-from harness.rundir import RunDir
-from tasks.base import Problem
-from tasks.p3 import P3
 from tests.fakes import ScriptedBackend
 
 
@@ -40,7 +39,7 @@ def run_bootstrap(tmp_path, backend, sandbox, name="run"):
                                 sampling=SamplingConfig(n=5, seed=3))
     run = RunDir(tmp_path / name)
     pipeline.open_run(run, config, overwrite=False)
-    pipeline.generate_in_rounds(run, config, task, PUZZLES, lambda: backend, sandbox)
+    pipeline.generate_in_rounds(run, config, task, PUZZLES, backend, sandbox)
     return task, run
 
 

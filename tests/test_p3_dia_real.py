@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.real_model
 
-CODEHARNESS = [sys.executable, "-m", "harness"]
+CODEHARNESS = [sys.executable, "-m", "codeharness"]
 
 
 def run_eval(run_dir, *arguments):
@@ -21,9 +21,9 @@ def run_eval(run_dir, *arguments):
     return read("generations.jsonl"), read("executions.jsonl"), json.loads((run_dir / "scores.json").read_text())
 
 
-def test_p3_medium_on_the_embedded_model(tmp_path, shared_data):
+def test_p3_medium_on_the_embedded_model(tmp_path, test_data):
     generations, executions, scores = run_eval(
-        tmp_path / "run", "--task", "p3", "--data-path", str(shared_data / "p3"), "--prompt", "medium",
+        tmp_path / "run", "--task", "p3", "--data-path", str(test_data / "p3"), "--prompt", "medium",
         "--limit", "4", "--max-tokens", "48")
     assert len(generations) == len(executions) == 4
     for generation in generations:
@@ -35,9 +35,9 @@ def test_p3_medium_on_the_embedded_model(tmp_path, shared_data):
     assert {e["details"]["module"] for e in executions} == {"study.py"}
 
 
-def test_p3_bootstrap_rounds_on_the_embedded_model(tmp_path, shared_data):
+def test_p3_bootstrap_rounds_on_the_embedded_model(tmp_path, test_data):
     generations, executions, scores = run_eval(
-        tmp_path / "run", "--task", "p3", "--data-path", str(shared_data / "p3"), "--prompt", "bootstrap",
+        tmp_path / "run", "--task", "p3", "--data-path", str(test_data / "p3"), "--prompt", "bootstrap",
         "--limit", "3", "--n", "2", "--temperature", "0.8", "--bootstrap-round-size", "1", "--max-tokens", "32")
     assert {(e["problem_id"], e["sample_index"]) for e in executions} == \
         {(g["problem_id"], g["sample_index"]) for g in generations}

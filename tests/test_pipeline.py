@@ -3,12 +3,12 @@
 import json
 
 import pytest
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.tasks import create_task
 
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.errors import HarnessError
-from harness.rundir import RunDir
-from tasks import create_task
 from tests.fakes import ScriptedBackend
 
 
@@ -34,12 +34,12 @@ def test_generate_resumes_after_a_kill_without_losing_or_duplicating(tmp_path, h
 
     killed = ScriptedBackend(lambda pid, i, p: canonical_body(pid, i, p, by_id), fail_after=5)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.generate(run, config, task, problems, lambda: killed)
+        pipeline.generate(run, config, task, problems, killed)
     assert len(run.generations()) == 5
 
     resumed = ScriptedBackend(lambda pid, i, p: canonical_body(pid, i, p, by_id))
     pipeline.open_run(run, config, overwrite=False)
-    pipeline.generate(run, config, task, problems, lambda: resumed)
+    pipeline.generate(run, config, task, problems, resumed)
     assert len(resumed.requested) == 12 - 5
     assert set(resumed.requested).isdisjoint(killed.requested)
     keys = [(g["problem_id"], g["sample_index"]) for g in run.generations()]
@@ -53,7 +53,7 @@ def test_execute_and_score_give_the_expected_pass_rates(tmp_path, humaneval, loc
     run = RunDir(tmp_path / "run")
     pipeline.open_run(run, config, overwrite=False)
     backend = ScriptedBackend(lambda pid, i, p: canonical_body(pid, i, p, by_id))
-    pipeline.generate(run, config, task, problems, lambda: backend)
+    pipeline.generate(run, config, task, problems, backend)
     pipeline.execute(run, task, problems, local_sandbox)
     executions = list(run.executions())
     assert len(executions) == 12

@@ -4,20 +4,19 @@ import gzip
 import json
 
 import pytest
-
-from harness.backends.replay import ReplayBackend
-from harness.errors import HarnessError
-from tasks import create_task
+from codeharness.backends.replay import ReplayBackend
+from codeharness.core.errors import HarnessError
+from codeharness.tasks import create_task
 
 CODET = "codet/generated_data/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl.gz"
 CODET_TASKS = "codet/dataset/HumanEval_for_code_generation.jsonl.gz"
 
 
-def test_codet_samples_join_each_problem_exactly(shared_data):
-    task_of_prompt = {r["prompt"]: r["task_id"] for r in map(json.loads, gzip.open(shared_data / CODET_TASKS, "rt"))}
+def test_codet_samples_join_each_problem_exactly(test_data):
+    task_of_prompt = {r["prompt"]: r["task_id"] for r in map(json.loads, gzip.open(test_data / CODET_TASKS, "rt"))}
     expected = {task_of_prompt[r["prompt"]]: r["samples"]
-                for r in map(json.loads, gzip.open(shared_data / CODET, "rt"))}
-    backend = ReplayBackend(shared_data / CODET)
+                for r in map(json.loads, gzip.open(test_data / CODET, "rt"))}
+    backend = ReplayBackend(test_data / CODET)
     problems = create_task("humaneval").load()
     counts = backend.bind(problems)
     assert sum(counts.values()) == 16400

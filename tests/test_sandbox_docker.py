@@ -10,15 +10,26 @@ import time
 from pathlib import Path
 
 import pytest
+from codeharness.cli.main import app
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import Status
+from codeharness.sandbox.docker import (
+    OWNER_LABEL,
+    POOL_LABEL,
+    SANDBOX_LABEL,
+    DockerSandbox,
+    connect,
+)
+from codeharness.sandbox.docker_image import (
+    RECIPE_VERSION,
+    WORKER_SCRIPT,
+    build_image,
+    image_tag,
+)
+from codeharness.sandbox.jobs import Job
+from codeharness.sandbox.jobs import TestCase as Case
+from codeharness.tasks import create_task
 from typer.testing import CliRunner
-
-from harness.cli import app
-from harness.errors import HarnessError
-from sandbox.docker import OWNER_LABEL, POOL_LABEL, SANDBOX_LABEL, DockerSandbox, connect
-from sandbox.docker_image import RECIPE_VERSION, WORKER_SCRIPT, build_image, image_tag
-from sandbox.jobs import Job, Status
-from sandbox.jobs import TestCase as Case
-from tasks import create_task
 
 pytestmark = pytest.mark.docker
 
@@ -103,7 +114,7 @@ def test_rebuilding_offline_reuses_the_base_and_keeps_the_tag(docker_sandbox):
 def test_a_changed_worker_is_layered_on_the_offline_base(tmp_path, monkeypatch):
     changed = tmp_path / "worker.py"
     changed.write_text(WORKER_SCRIPT.read_text() + "\n# changed\n")
-    monkeypatch.setattr("sandbox.docker_image.WORKER_SCRIPT", changed)
+    monkeypatch.setattr("codeharness.sandbox.docker_image.WORKER_SCRIPT", changed)
     with DockerSandbox(workers=1) as box:
         assert box.image == image_tag("offline")
         assert next(iter(box.run([id_job("changed")]))).verdict is Status.PASSED
@@ -172,7 +183,7 @@ def test_cleanup_removes_containers_of_dead_runs_only(docker_sandbox):
 
 
 def test_missing_image_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr("sandbox.docker_image.RECIPE_VERSION", RECIPE_VERSION + 1000)
+    monkeypatch.setattr("codeharness.sandbox.docker_image.RECIPE_VERSION", RECIPE_VERSION + 1000)
     with pytest.raises(HarnessError, match="sandbox build --offline"):
         DockerSandbox(workers=1)
 

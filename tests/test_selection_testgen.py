@@ -5,14 +5,14 @@ import gzip
 import json
 
 import pytest
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import SamplingConfig
+from codeharness.core.rundir import RunDir
+from codeharness.pipeline import stages as pipeline
+from codeharness.pipeline import testgen
+from codeharness.tasks import create_task
+from codeharness.tasks.base import Problem
 
-from harness import pipeline
-from harness.backends.base import SamplingConfig
-from harness.errors import HarnessError
-from harness.rundir import RunDir
-from harness.selection import testgen
-from tasks import create_task
-from tasks.base import Problem
 from tests.fakes import ScriptedBackend
 
 CODET = "codet/dataset"
@@ -64,11 +64,11 @@ def test_chat_answers_give_the_asserts_in_their_code_blocks():
     assert parse(testgen.test_text(answer, "chat")) == ["assert f(1) == 1", "assert f(2) == 4"]
 
 
-def test_humaneval_prompts_lose_their_examples_like_codets(shared_data):
+def test_humaneval_prompts_lose_their_examples_like_codets(test_data):
     """CodeT's prompts were edited by hand to drop the docstring examples; ours drop them by
     rule, keep only lines of the original, and agree with CodeT's on nearly every problem."""
     problems = {p.id: p for p in create_task("humaneval").load()}
-    codet = read_jsonl_gz(shared_data / CODET / "HumanEval_for_test_case_generation.jsonl.gz")
+    codet = read_jsonl_gz(test_data / CODET / "HumanEval_for_test_case_generation.jsonl.gz")
     same = 0
     for record in codet:
         problem = problems[record["task_id"]]
@@ -90,13 +90,13 @@ def test_example_blocks_and_literal_calls_go_and_definitions_stay():
         '    Note: n >= 0.\n    """\n    pass\n')
 
 
-def test_mbpp_stubs_take_the_reference_signature_and_the_task_text(shared_data):
+def test_mbpp_stubs_take_the_reference_signature_and_the_task_text(test_data):
     """For the mbpp_sanitized task, whose prompt is the task text and its first hidden
     assert, the stub declares the same function as CodeT's prompt, with the same docstring,
     and none of the hidden asserts."""
-    task = create_task("mbpp_sanitized", data_path=str(shared_data / "mbpp" / "sanitized-mbpp.json"))
+    task = create_task("mbpp_sanitized")  # the packaged sanitized-mbpp.json
     problems = {p.id.split("/")[-1]: p for p in task.load()}
-    codet = read_jsonl_gz(shared_data / CODET / "mbpp_sanitized_for_test_case_generation.jsonl.gz")
+    codet = read_jsonl_gz(test_data / CODET / "mbpp_sanitized_for_test_case_generation.jsonl.gz")
     for record in codet:
         problem = problems[record["task_id"].split("/")[-1]]
         prompt = testgen.test_prompt(problem, "completion").text
@@ -126,13 +126,13 @@ def test_a_problem_without_a_signature_is_a_clear_error():
         testgen.function_stub(Problem("p", "Add two numbers.", "add", None))
 
 
-def test_codegen_samples_from_codets_release_parse_into_tests(shared_data):
-    """CodeT's own rules keep a test for 3 of these 164 problems (see its SOURCE.md): the
+def test_codegen_samples_from_codets_release_parse_into_tests(test_data):
+    """CodeT's own rules keep a test for 3 of these 164 problems (see tests/data/README.md): the
     samples put a newline after `assert `. Ours keep the asserts, each compiling and
     calling the entry point."""
     problems = {r["prompt"]: r["entry_point"] for r in
-                read_jsonl_gz(shared_data / CODET / "HumanEval_for_test_case_generation.jsonl.gz")}
-    samples = read_jsonl_gz(shared_data / "codet/generated_data/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz")
+                read_jsonl_gz(test_data / CODET / "HumanEval_for_test_case_generation.jsonl.gz")}
+    samples = read_jsonl_gz(test_data / "codet/generated_data/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz")
     with_tests = 0
     for record in samples:
         name = problems[record["prompt"]]
@@ -165,15 +165,15 @@ def humaneval_run(tmp_path):
 
 def test_the_stage_resumes_after_a_kill_and_builds_each_problems_test_set(humaneval_run):
     run, task, problems = humaneval_run
-    settings = testgen.TestGenerationSettings(n=3, prompt_style="completion")
+    settings = testgen.TestGenerationSettings(SamplingConfig(n=3), prompt_style="completion")
     killed = ScriptedBackend(scripted_tests, fail_after=4)
     with pytest.raises(KeyboardInterrupt):
-        testgen.generate_tests(run, task, problems, settings, lambda: killed)
+        testgen.generate_tests(run, task, problems, settings, killed)
     with pytest.raises(HarnessError, match="unfinished"):
         testgen.problem_tests(run, problems)
 
     resumed = ScriptedBackend(scripted_tests)
-    testgen.generate_tests(run, task, problems, settings, lambda: resumed)
+    testgen.generate_tests(run, task, problems, settings, resumed)
     assert len(resumed.requested) == 6 - 4
     assert set(resumed.requested).isdisjoint(killed.requested)
     records = list(testgen.test_generations(run))
@@ -190,23 +190,23 @@ def test_the_stage_resumes_after_a_kill_and_builds_each_problems_test_set(humane
 
 def test_other_settings_are_refused_unless_overwrite(humaneval_run):
     run, task, problems = humaneval_run
-    first = testgen.TestGenerationSettings(n=1, prompt_style="completion")
-    testgen.generate_tests(run, task, problems, first, lambda: ScriptedBackend(scripted_tests))
-    second = testgen.TestGenerationSettings(n=1, temperature=0.2, prompt_style="completion")
+    first = testgen.TestGenerationSettings(SamplingConfig(n=1), prompt_style="completion")
+    testgen.generate_tests(run, task, problems, first, ScriptedBackend(scripted_tests))
+    second = testgen.TestGenerationSettings(SamplingConfig(n=1, temperature=0.2), prompt_style="completion")
     with pytest.raises(HarnessError, match="differs in: temperature"):
-        testgen.generate_tests(run, task, problems, second, lambda: ScriptedBackend(scripted_tests))
+        testgen.generate_tests(run, task, problems, second, ScriptedBackend(scripted_tests))
     again = ScriptedBackend(scripted_tests)
-    testgen.generate_tests(run, task, problems, second, lambda: again, overwrite=True)
+    testgen.generate_tests(run, task, problems, second, again, overwrite=True)
     assert len(again.requested) == 2
     assert len(testgen.test_generations(run)) == 2
 
 
-def test_test_samples_replay_from_codets_file(humaneval_run, shared_data, tmp_path):
+def test_test_samples_replay_from_codets_file(humaneval_run, test_data, tmp_path):
     """Test samples from a file in CodeT's format (here: CodeGen-16B's) are replayed, not sampled."""
-    from harness.backends.replay import ReplayBackend
+    from codeharness.backends.replay import ReplayBackend
 
     run, task, problems = humaneval_run
-    released = read_jsonl_gz(shared_data / "codet/generated_data/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz")
+    released = read_jsonl_gz(test_data / "codet/generated_data/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_test_case.jsonl.gz")
     samples = {p.id: next(r["samples"][:7] for r in released
                           if r["prompt"].endswith(f"correctness of {p.entry_point}\nassert "))
                for p in problems}
@@ -215,7 +215,7 @@ def test_test_samples_replay_from_codets_file(humaneval_run, shared_data, tmp_pa
                                         "samples": samples[p.id]}) + "\n" for p in problems))
     backend = ReplayBackend(samples=path)
     testgen.generate_tests(run, task, problems, testgen.TestGenerationSettings(samples=str(path)),
-                           lambda: backend)
+                           backend)
     records = list(testgen.test_generations(run))
     assert len(records) == 2 * 7
     entry_points = {p.id: p.entry_point for p in problems}

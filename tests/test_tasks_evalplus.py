@@ -8,10 +8,11 @@ import re
 import time
 
 import pytest
+from codeharness.tasks import create_task, evalplus_check
+from codeharness.tasks.evalplus import BASE, PLUS
+from codeharness.tasks.mbpp_plus import deserialize
+from codeharness.tasks.packaged import packaged_file
 
-from tasks import create_task, evalplus_check
-from tasks.evalplus import BASE, PLUS
-from tasks.mbpp_plus import deserialize
 from tests.hub_copies import write_hub_copy
 
 matches = evalplus_check.output_matches
@@ -24,13 +25,13 @@ def cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def humaneval_plus_file(shared_data):
-    return str(shared_data / "humanevalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz")
+def humaneval_plus_file():
+    return str(packaged_file("HumanEvalPlus-v0.1.10.jsonl.gz"))
 
 
 @pytest.fixture(scope="module")
-def mbpp_plus_file(shared_data):
-    return str(shared_data / "mbppplus" / "MbppPlus-v0.2.0.jsonl.gz")
+def mbpp_plus_file():
+    return str(packaged_file("MbppPlus-v0.2.0.jsonl.gz"))
 
 
 # ------------------------------------------------------------------ comparison rules
@@ -170,7 +171,7 @@ def crosscheck_test(reference: str, entry_point: str, inputs: list) -> str:
 
 
 def test_hugging_face_copies_run_base_and_plus(tmp_path, monkeypatch, humaneval_plus_file,
-                                               mbpp_plus_file, shared_data, local_sandbox, cache):
+                                               mbpp_plus_file, local_sandbox, cache):
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
     releases = [json.loads(line) for line in gzip.open(humaneval_plus_file, "rt")][:3]
     rows = [{"task_id": r["task_id"], "prompt": r["prompt"], "canonical_solution": r["canonical_solution"],
@@ -179,7 +180,7 @@ def test_hugging_face_copies_run_base_and_plus(tmp_path, monkeypatch, humaneval_
                                      r["base_input"] + r["plus_input"][:50])} for r in releases]
     write_hub_copy(tmp_path / "humanevalplus", {"default": {"test": rows}})
 
-    sanitized = {r["task_id"]: r for r in json.load(open(shared_data / "mbpp" / "sanitized-mbpp.json"))}
+    sanitized = {r["task_id"]: r for r in json.load(open(packaged_file("sanitized-mbpp.json")))}
     plus = [json.loads(line) for line in gzip.open(mbpp_plus_file, "rt")][:3]
     mbpp_rows = []
     for record in plus:
@@ -218,8 +219,9 @@ def test_long_outputs_are_compared_by_digest_or_recomputed(tmp_path, local_sandb
     task = create_task("humaneval_plus", data_path=str(data))
     halves, stripes = task.load()
     task.prepare([halves, stripes], local_sandbox)
-    assert any("reference=load_reference(" in t.code for t in task.build_job(halves, "", "x").tests)
-    assert any("digests=" in t.code for t in task.build_job(stripes, "", "x").tests)
+    # Prepared once per worker (the suite's setup), not per sample.
+    assert "reference = load_reference(" in task.build_job(halves, "", "x").suite.setup
+    assert re.search(r"digests_1 = \{0: '[0-9a-f]{64}'\}", task.build_job(stripes, "", "x").suite.setup)
     wrong = [(halves, "    return [i / 2 for i in range(n)] if n < 100 else [0.5] * n\n"),
              (stripes, "    return 'ab' * n if n < 100 else 'ba' * n\n")]
     for problem, body in wrong:

@@ -1,11 +1,11 @@
 """HumanEval: sources, prompt styles, and chat answers judged in the real sandbox."""
 
 import pytest
+from codeharness.core.data import read_records
+from codeharness.tasks import create_task
+from codeharness.tasks.base import CHAT, COMPLETION
+from codeharness.tasks.humaneval import bundled_humaneval
 
-from tasks import create_task
-from tasks.base import CHAT, COMPLETION
-from tasks.humaneval import bundled_humaneval
-from tasks.data import read_records
 from tests.hub_copies import write_hub_copy
 
 

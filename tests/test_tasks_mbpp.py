@@ -3,22 +3,23 @@
 import json
 
 import pytest
+from codeharness.core.errors import HarnessError
+from codeharness.tasks import create_task
+from codeharness.tasks.base import CHAT, COMPLETION
+from codeharness.tasks.mbpp import entry_point_of
+from codeharness.tasks.packaged import packaged_file
 
-from harness.errors import HarnessError
-from tasks import create_task
-from tasks.base import CHAT, COMPLETION
-from tasks.mbpp import entry_point_of
 from tests.hub_copies import write_hub_copy
 
 
 @pytest.fixture(scope="module")
-def mbpp_file(shared_data):
-    return str(shared_data / "mbpp" / "mbpp.jsonl")
+def mbpp_file():
+    return str(packaged_file("mbpp.jsonl"))
 
 
 @pytest.fixture(scope="module")
-def sanitized_file(shared_data):
-    return str(shared_data / "mbpp" / "sanitized-mbpp.json")
+def sanitized_file():
+    return str(packaged_file("sanitized-mbpp.json"))
 
 
 def test_full_set_has_974_and_evaluates_the_test_split_by_default(mbpp_file):
@@ -115,10 +116,15 @@ def go_offline(monkeypatch, tmp_path):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
 
 
-def test_offline_default_source_says_how_to_pass_a_file(tmp_path, monkeypatch):
+def test_offline_the_default_sources_are_the_packaged_release_files(tmp_path, monkeypatch):
     go_offline(monkeypatch, tmp_path)
-    with pytest.raises(HarnessError, match="--data-path FILE .mbpp.jsonl"):
-        create_task("mbpp").load()
+    for name, file, count in [("mbpp", "mbpp.jsonl", 500), ("mbpp_sanitized", "sanitized-mbpp.json", 427),
+                              ("mbpp_plus", "MbppPlus-v0.2.0.jsonl.gz", 378)]:
+        task = create_task(name)
+        assert len(task.load()) == count
+        assert [s["path"] for s in task.data_sources()] == [str(packaged_file(file).resolve())]
+    with pytest.raises(HarnessError, match="google-research-datasets/mbpp"):
+        create_task("mbpp", data_path="hf:google-research-datasets/mbpp").load()
 
 
 def test_bad_records_name_the_file_and_record(tmp_path):
@@ -137,7 +143,8 @@ class TimingSandbox:
         self.seconds, self.jobs = seconds, 0
 
     def run(self, jobs):
-        from sandbox.jobs import Outcome, Status, TestOutcome
+        from codeharness.core.records import Status
+        from codeharness.sandbox.jobs import Outcome, TestOutcome
 
         for job in jobs:
             self.jobs += 1

@@ -11,6 +11,12 @@ from --base-url, else OPENAI_BASE_URL, else OpenAI's.
 Sampled requests carry a per-sample seed (`sample_seed`), except to a server that
 `--serve` started on a CPU: per-request seeds crash the CPU engine (see vllm.py), so that
 server is started with the run's seed instead, when generation starts.
+
+With `--data-parallel-size N`, `--serve` runs N engines behind the one server: as processes
+of this machine (`--data-parallel-backend mp`, vLLM's default), or as Ray actors placed by
+vLLM on the Ray cluster at RAY_ADDRESS (`--data-parallel-backend ray`, set by `--ray-address`),
+one engine per GPU group, across machines. vLLM places those only on GPUs (its Ray placement
+asks for the platform's device resource, which its CPU build does not have).
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ import os
 import time
 from collections.abc import Callable
 
-from harness.backends.base import Completion, GenerationRequest, SamplingConfig
-from harness.backends.text import has_chat_template, sample_seed
-from harness.errors import HarnessError
-from harness.extract import truncate_at_stop
-from harness.models import describe_model, resolve_model
+from codeharness.backends.base import BaseBackend
+from codeharness.backends.text import has_chat_template, sample_seed
+from codeharness.core import registry
+from codeharness.core.errors import HarnessError
+from codeharness.core.extract import truncate_at_stop
+from codeharness.core.extras import require_extra
+from codeharness.core.models import describe_model, resolve_model
+from codeharness.core.records import Completion, GenerationRequest, SamplingConfig
 
 MAX_RETRIES = 6
 MAX_STOP_SEQUENCES = 4  # what OpenAI's API and vLLM's server accept; the rest are cut here
@@ -32,13 +41,17 @@ DEFAULT_CONCURRENCY = 64
 DEFAULT_TIMEOUT_S = 600.0
 
 
-class OpenAIBackend:
+@registry.backends.register
+class OpenAIBackend(BaseBackend):
     name = "openai"
+    identity_options = ("model", "serve", "tensor_parallel_size", "data_parallel_size")
+    runtime_options = ("base_url", "max_concurrency", "request_timeout", "data_parallel_backend")
 
     def __init__(self, model: str | None = None, base_url: str | None = None, serve: bool = False,
                  max_concurrency: int = DEFAULT_CONCURRENCY,
                  request_timeout: float = DEFAULT_TIMEOUT_S, tensor_parallel_size: int = 1,
-                 data_parallel_size: int = 1):
+                 data_parallel_size: int = 1, data_parallel_backend: str | None = None):
+        require_extra("the openai backend", "openai", "openai")
         if max_concurrency < 1 or request_timeout <= 0:
             raise HarnessError(f"--max-concurrency must be at least 1 and --request-timeout "
                                f"positive, got {max_concurrency} and {request_timeout}")
@@ -49,10 +62,14 @@ class OpenAIBackend:
         if serve:
             if base_url:
                 raise HarnessError("--serve starts its own server; leave out --base-url")
-            self.plan = ServedModel(model, tensor_parallel_size, data_parallel_size)
+            self.plan = ServedModel(model, tensor_parallel_size, data_parallel_size,
+                                    data_parallel_backend)
             self.base_url = None
             self.model = self.plan.model_path
         else:
+            if data_parallel_backend:
+                raise HarnessError("--data-parallel-backend is for --serve (how its server runs "
+                                   "its engines)")
             self.plan = None
             self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
             self.model = model or self._only_served_model()
@@ -166,14 +183,23 @@ class ServedModel:
     """What `--serve` will run: the checkpoint, its tokenizer, and the engine settings that
     the offline backend uses too."""
 
-    def __init__(self, model: str | None, tensor_parallel_size: int, data_parallel_size: int):
-        from harness.backends import vllm as offline
+    def __init__(self, model: str | None, tensor_parallel_size: int, data_parallel_size: int,
+                 data_parallel_backend: str | None = None):
+        if data_parallel_backend not in (None, "mp", "ray"):
+            raise HarnessError(f"--data-parallel-backend must be mp or ray, got {data_parallel_backend!r}")
+        if data_parallel_backend == "ray":
+            require_extra("--data-parallel-backend ray", "ray", "ray")
+        require_extra("--serve", "cpu|gpu", "vllm")
+        from codeharness.backends import vllm as offline
+
+        offline.check_torch_companions()
 
         offline.check_parallel_sizes(tensor_parallel_size, data_parallel_size)
         self.model_path = resolve_model(model)
         self.on_cpu = offline.prepare_environment(self.model_path)
         self.tensor_parallel_size = tensor_parallel_size
         self.data_parallel_size = data_parallel_size
+        self.data_parallel_backend = data_parallel_backend
         # vLLM's own data parallelism binds rank r to the r-th group of "a|b|..." on the CPU.
         self.env = offline.device_environments(tensor_parallel_size * data_parallel_size, 1,
                                                self.on_cpu)[0]
@@ -185,15 +211,17 @@ class ServedModel:
         return has_chat_template(self.tokenizer)
 
     def engine(self) -> dict:
-        from harness.backends.vllm import engine_options
+        from codeharness.backends.vllm import engine_options
 
         options = engine_options(self.tensor_parallel_size, self.on_cpu)
         if self.data_parallel_size > 1:
             options["data_parallel_size"] = self.data_parallel_size
+            if self.data_parallel_backend:
+                options["data_parallel_backend"] = self.data_parallel_backend
         return options
 
     def describe(self) -> dict:
-        from harness.backends.vllm import vllm_version
+        from codeharness.backends.vllm import vllm_version
 
         return {"kind": "vllm.entrypoints.openai.api_server on 127.0.0.1, started by --serve",
                 "device": "cpu" if self.on_cpu else "gpu", "engine": self.engine(),
@@ -202,7 +230,7 @@ class ServedModel:
     def server_for(self, running, sampling: SamplingConfig):
         """The running server, or a new one when none runs yet or a CPU server must be
         reseeded for this sampling."""
-        from harness.serve import VLLMServer
+        from codeharness.backends.serve import VLLMServer
 
         reseed = self.on_cpu and not sampling.greedy and sampling.seed != self.seed
         if running is not None and not reseed:

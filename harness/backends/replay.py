@@ -7,6 +7,8 @@ Accepted JSONL formats, one sample per line unless noted:
               prompts differ from the originals, so a line is joined to a problem by its
               exact prompt, else by the last function it defines (the entry point) and,
               where several problems share that name, by the most similar prompt)
+- CRUXEval:   one JSON object {"sample_0": [...], ...} (a problem id to its answers, already
+              post-processed: upstream's generations.json files, read as whole answers)
 A sample's index is its position among the samples of its problem in the file.
 """
 
@@ -20,18 +22,24 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.backends.base import Completion, GenerationRequest, SamplingConfig
-from harness.errors import HarnessError
+from codeharness.backends.base import BaseBackend
+from codeharness.core import registry
+from codeharness.core.data import sha256_file
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import Completion, GenerationRequest, SamplingConfig
 
 
-class ReplayBackend:
+@registry.backends.register
+class ReplayBackend(BaseBackend):
     name = "replay"
-    supports_chat = False
+    identity_options = ("samples", "model_name")
+    replays_samples = True
 
-    def __init__(self, samples: str | Path | None = None, **_ignored):
+    def __init__(self, samples: str | Path | None = None, model_name: str | None = None):
         if samples is None:
             raise HarnessError("--backend replay needs --samples FILE.jsonl")
         self.path = Path(samples)
+        self.model_name = model_name
         self.by_task: dict[str, list[str]] = defaultdict(list)
         self.by_prompt: dict[str, list[str]] = defaultdict(list)
         self.by_entry_point: dict[str, list[str]] = defaultdict(list)  # name -> prompts
@@ -47,16 +55,36 @@ class ReplayBackend:
     def _load(self) -> None:
         opener = gzip.open if self.path.suffix == ".gz" else open
         try:
+            if self._load_answer_lists(opener):
+                return
             with opener(self.path, "rt", encoding="utf-8") as f:
                 for line_number, line in enumerate(f, start=1):
                     if line.strip():
-                        self._add(json.loads(line), line_number)
+                        self._add(_parsed(line, f"{self.path}:{line_number}"), line_number)
         except FileNotFoundError as exc:
             raise HarnessError(f"{self.path}: samples file not found") from exc
         except json.JSONDecodeError as exc:
             raise HarnessError(f"{self.path}:{exc.lineno}: malformed JSON ({exc.msg})") from exc
+        except (UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+            raise HarnessError(f"{self.path}: unreadable samples file, not UTF-8 JSON Lines ({exc})") from exc
         if not self.by_task and not self.by_prompt:
             raise HarnessError(f"{self.path}: no samples in the file")
+
+    def _load_answer_lists(self, opener) -> bool:
+        """A whole-file JSON object mapping problem ids to lists of answers (CRUXEval's
+        generations.json); False for any other file."""
+        try:
+            with opener(self.path, "rt", encoding="utf-8") as f:
+                data = json.loads(f.read())
+        except (OSError, UnicodeDecodeError, EOFError, json.JSONDecodeError):
+            return False  # JSON Lines, or unreadable: read (and reported) line by line
+        if not isinstance(data, dict) or not data or not all(isinstance(v, list) for v in data.values()):
+            return False
+        for problem_id, answers in data.items():
+            where = f"{self.path}: {problem_id}"
+            self.by_task[problem_id].extend(self._text(answer, where) for answer in answers)
+        self.whole_programs = True
+        return True
 
     def _add(self, record: dict, line_number: int) -> None:
         where = f"{self.path}:{line_number}"
@@ -93,6 +121,10 @@ class ReplayBackend:
         return max(candidates, default="",
                    key=lambda prompt: difflib.SequenceMatcher(None, prompt, problem.prompt).ratio())
 
+    def sample_counts(self, problems, n: int) -> dict[str, int]:
+        """The file's samples per problem (n is not used: the file has what it has)."""
+        return self.bind(problems)
+
     def bind(self, problems) -> dict[str, int]:
         """Join the file's samples to the task's problems; return each problem's sample count."""
         for problem in problems:
@@ -105,7 +137,9 @@ class ReplayBackend:
         return {problem_id: len(texts) for problem_id, texts in self.bound.items()}
 
     def describe(self) -> dict:
-        return {"backend": self.name, "samples": str(self.path.resolve()),
+        return {"backend": self.name, "model": self.model_name or f"samples {self.path.name}",
+                "samples": str(self.path.resolve()),
+                "samples_sha256": sha256_file(self.path),
                 "format": "whole programs" if self.whole_programs else "continuations"}
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig,
@@ -116,5 +150,9 @@ class ReplayBackend:
                 if index < len(samples):
                     on_completion(Completion(request.problem_id, index, samples[index], "replay"))
 
-    def close(self) -> None:
-        pass
+
+def _parsed(line: str, where: str):
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{where}: malformed JSON ({exc.msg})") from exc

@@ -1,14 +1,14 @@
 """Helpers every model backend shares: rendering prompts, per-sample seeds.
 
-Stop-sequence truncation of generated text is `harness.extract.truncate_at_stop`.
+Stop-sequence truncation of generated text is `codeharness.core.extract.truncate_at_stop`.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from harness.errors import HarnessError
-from harness.records import Prompt
+from codeharness.core.errors import HarnessError
+from codeharness.core.records import Prompt
 
 
 def has_chat_template(tokenizer) -> bool:

