@@ -321,6 +321,9 @@ def _child_main(job: dict, report, first_test: int, failed_groups: set[str],
                                      test.get("cpu_limit_s"))
             if "__result__" in test_namespace:
                 result["value"] = _bounded_repr(test_namespace["__result__"])
+        # A function the test defined refers back to its namespace: a cycle that would keep
+        # the test's data (a big answer) alive until a full collection, in the next test's memory.
+        test_namespace.clear()
         report({"event": "end", "phase": index, **result})
         if result["status"] != "passed":
             failed_groups.add(test["group"])

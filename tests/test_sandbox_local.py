@@ -52,6 +52,10 @@ JOBS = {
     "test times out": one("def f(x):\n    while True: pass", Case("t0", "f(1)", timeout_s=0.5),
                           "assert True"),
     "out of memory": one("hoard = bytearray(1 << 30)", "pass", memory_mb=256),
+    # Each test alone fits; its data kept alive by a cycle (a function of the test's own)
+    # until the next test ran would not.
+    "tests free their data": one("", *["def keep():\n    return data\ndata = bytearray(120 << 20)"] * 3,
+                                 memory_mb=256),
     "fail fast": one("def f(x): return x", "assert f(1) == 2", "assert f(2) == 2"),
     "no fail fast": one("def f(x): return x", "assert f(1) == 2", "assert f(2) == 2",
                         fail_fast=False),
@@ -102,6 +106,7 @@ def test_syntax_errors_timeouts_and_memory(outcomes):
     assert timed_out.status is Status.PASSED  # the program loaded; its test hung
     assert [t.status for t in timed_out.tests] == [Status.TIMEOUT, Status.NOT_RUN]
     assert outcomes["out of memory"].verdict is Status.OUT_OF_MEMORY
+    assert [t.status for t in outcomes["tests free their data"].tests] == [Status.PASSED] * 3
 
 
 def test_fail_fast_skips_the_rest_of_a_group(outcomes):
