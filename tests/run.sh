@@ -37,8 +37,10 @@ if [ "$(id -u)" = 0 ]; then
     # Debian packages of the languages HumanEval-X and MultiPL-E programs are written in
     # (sandbox/docker_image.py LANGUAGE_PACKAGES); only those not installed yet are fetched.
     wanted=$("$VENV/bin/python" -c 'from codeharness.sandbox.docker_image import LANGUAGE_PACKAGES; print(" ".join(LANGUAGE_PACKAGES))')
+    # dpkg-query exits 1 when it knows nothing of some package (on a fresh machine, most).
     # shellcheck disable=SC2086
-    missing=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' $wanted 2>/dev/null | awk '$2 == "installed" {print $1}' \
+    missing=$({ dpkg-query -W -f='${Package} ${db:Status-Status}\n' $wanted 2>/dev/null || true; } \
+        | awk '$2 == "installed" {print $1}' \
         | sort | comm -13 - <(printf '%s\n' $wanted | sort) | tr '\n' ' ')
     if [ -n "${missing// /}" ]; then
         apt-get update -q
