@@ -34,6 +34,7 @@ from codeharness.sandbox.base import BaseSandbox
 from codeharness.sandbox.jobs import Job, Outcome
 from codeharness.sandbox.pool import WorkerPool
 from codeharness.sandbox.probe import Probe
+from codeharness.sandbox.worker import HASH_SEED
 
 SANDBOX_LABEL = "codeharness.sandbox"
 OWNER_LABEL = "codeharness.owner"  # the harness process, for `sandbox cleanup`
@@ -187,6 +188,7 @@ class DockerSandbox(BaseSandbox):
             command=["--scratch", "/tmp", "--max-processes", str(self.max_processes),
                      "--file-size-mb", str(self.file_size_mb)],
             user=f"{uid}:{uid}", hostname="sandbox", working_dir="/tmp",
+            environment={"PYTHONHASHSEED": HASH_SEED},
             labels={SANDBOX_LABEL: "docker", OWNER_LABEL: self.owner, POOL_LABEL: self.pool_id},
             network_mode="none", ipc_mode="none", read_only=True,
             # Executable (Docker mounts a tmpfs noexec unless told): compiled programs run

@@ -39,6 +39,7 @@ from codeharness.sandbox.jobs import Job, Outcome
 from codeharness.sandbox.pool import WorkerPool
 from codeharness.sandbox.probe import Probe
 from codeharness.sandbox.worker import (
+    HASH_SEED,
     package_folders,
     promised_modules,
     python_folders,
@@ -67,9 +68,11 @@ ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL", "CAP_D
 
 class LocalWorker:
     def __init__(self, command: list[str]):
+        environment = {name: value for name, value in os.environ.items()
+                       if not name.startswith("PYTHON")} | {"PYTHONHASHSEED": HASH_SEED}
         self.process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
-        )
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            env=environment)
         assert self.process.stdin is not None and self.process.stdout is not None  # both are pipes
         self.stdin = self.process.stdin
         self.stdout = self.process.stdout
@@ -118,7 +121,7 @@ class LocalSandbox(BaseSandbox):
         self._start_pool()
 
     def _start_worker(self, slot: int) -> LocalWorker:
-        command = [sys.executable, "-I", str(WORKER_SCRIPT),
+        command = [sys.executable, "-s", str(WORKER_SCRIPT),
                    "--max-processes", str(self.max_processes),
                    "--file-size-mb", str(self.file_size_mb)]
         if self.as_root:

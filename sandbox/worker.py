@@ -57,6 +57,11 @@ import types
 from json.encoder import encode_basestring_ascii
 
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout/stderr kept per job
+# Programs hash str and bytes (set and dict order) the same in every worker and run: a
+# verdict must not depend on which worker ran a program. The seed is fixed when the
+# interpreter starts, so a worker is started with PYTHONHASHSEED=HASH_SEED and `-s`, not
+# `-I` (whose -E ignores it); the starter leaves out every other PYTHON* variable instead.
+HASH_SEED = "0"
 MESSAGE_LIMIT = 2000  # characters of an exception message kept
 VALUE_LIMIT = 8 * 1024 * 1024  # characters of a test's reported value (its `__result__`)
 STARTUP_GRACE_S = 5.0  # from the fork to the program's start
@@ -1326,6 +1331,11 @@ def main(argv: list[str]) -> int:
             with open(args.list_modules, "w") as out:
                 out.write(found + "\n")
         return 0
+    if sys.flags.hash_randomization:
+        sys.exit(f"worker.py: start it with PYTHONHASHSEED={HASH_SEED} and without -E or -I, "
+                 "so that every worker hashes strings the same")
+    if os.path.dirname(os.path.abspath(__file__)) in sys.path[:1]:  # what -I's -P leaves out
+        del sys.path[0]
     if os.getpid() == 1:
         # As a container's init, only signals with a handler reach it from inside; dropping
         # Python's SIGINT handler leaves programs no signal that stops the worker.

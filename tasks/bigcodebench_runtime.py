@@ -30,6 +30,7 @@ RUNNER = r'''
 import builtins, contextlib, faulthandler, io, json, os, sys, time, types, unittest
 
 def _main():
+    sys.path[:] = [folder for folder in sys.path if folder]  # not the working folder (-I's -P)
     report_fd = int(sys.argv[1])
     payload = json.loads(sys.stdin.read())
     secret = payload.pop("secret")
@@ -111,9 +112,11 @@ def run_unittest(python, solution, test, stack_mb=10, mpl_cache=""):
     test's or the program's own exception type otherwise."""
     secret = secrets.token_hex(16)
     workdir = tempfile.mkdtemp(prefix="bigcodebench-")
-    env = dict(os.environ)
-    env.update({"TZ": "UTC", "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-                "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "Agg",
+    # As in the sandbox's workers (sandbox/worker.py HASH_SEED): set order does not change
+    # from run to run. So `-s`, not `-I`, whose -E would ignore the seed.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTHON")}
+    env.update({"PYTHONHASHSEED": "0", "TZ": "UTC", "OMP_NUM_THREADS": "1",
+                "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "MPLBACKEND": "Agg",
                 "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"), "HOME": workdir,
                 "TMPDIR": workdir})
     if mpl_cache and os.path.isdir(mpl_cache):  # a font cache built once, not per program
@@ -122,7 +125,7 @@ def run_unittest(python, solution, test, stack_mb=10, mpl_cache=""):
     process = None
     try:
         process = subprocess.Popen(
-            [python, "-I", "-c", RUNNER, str(write_end)], stdin=subprocess.PIPE,
+            [python, "-s", "-c", RUNNER, str(write_end)], stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write_end,),
             cwd=workdir, env=env)
         os.close(write_end)

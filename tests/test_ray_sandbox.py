@@ -41,11 +41,7 @@ WHY_NOT = available()
 pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=WHY_NOT or "")
 
 CODET = "codet/generated_data/HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl.gz"
-# 2 problems x 100 samples: 200 programs. Not HumanEval/1: its sample 46 zips two sets of
-# brackets, so its verdict depends on the string hash seed, which each sandbox worker draws
-# at random (`python -I` ignores PYTHONHASHSEED): it differs between two local runs too.
-# Of the first 12 problems' 1,200 samples it is the only one whose verdict changes with
-# PYTHONHASHSEED (0 to 4).
+# 2 problems x 100 samples: 200 programs.
 PROBLEMS = "HumanEval/0,HumanEval/2"
 SAMPLES = 200
 ACTOR = "SandboxActor"

@@ -57,9 +57,14 @@ def test_verdicts_equal_the_local_sandbox(docker_sandbox, local_sandbox):
     jobs.append(Job("syntax", "def f(:\n", [Case("t", "pass")]))
     jobs.append(Job("raises", "def f(): return {}['x']\n", [Case("t", "f()")]))
     jobs.append(Job("numpy", "import numpy as np\n", [Case("t", "assert np.arange(4).sum() == 6")]))
-    docker = {o.job_id: o.verdict for o in docker_sandbox.run(jobs)}
-    local = {o.job_id: o.verdict for o in local_sandbox.run(jobs)}
+    # Set order follows string hashes: the same seed in containers as in local workers.
+    jobs.append(Job("hash", "value = hash('codeharness')", [Case("t", "__result__ = value")]))
+    docker_outcomes, local_outcomes = list(docker_sandbox.run(jobs)), list(local_sandbox.run(jobs))
+    docker = {o.job_id: o.verdict for o in docker_outcomes}
+    local = {o.job_id: o.verdict for o in local_outcomes}
     assert docker == local
+    hashes = {o.tests[0].value for o in docker_outcomes + local_outcomes if o.job_id == "hash"}
+    assert len(hashes) == 1 and None not in hashes
     assert {docker[j.id] for j in jobs if j.id.endswith("/right")} == {Status.PASSED}
     assert Status.PASSED not in {docker[j.id] for j in jobs if j.id.endswith("/wrong")}
     assert (docker["syntax"], docker["raises"], docker["numpy"]) == (

@@ -9,4 +9,4 @@ RUN python3 /opt/codeharness/languages.py --prepare /opt/codeharness
 # What programs may import here (the standard library this Python has, and numpy), as root at
 # build time: the environment probe imports it all in the sandbox before any job runs.
 RUN python3 -I /opt/codeharness/worker.py --list-modules /opt/codeharness/modules.json
-ENTRYPOINT ["python3", "-I", "/opt/codeharness/worker.py"]
+ENTRYPOINT ["python3", "-s", "/opt/codeharness/worker.py"]
