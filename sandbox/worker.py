@@ -1085,9 +1085,9 @@ class _PhaseClock:
     def __init__(self, job: dict, first_test: int):
         self.job = job
         self.first_test = first_test
-        # A compiled language's program phase is its compilation and its run.
-        self.program_s = job["program_timeout_s"] + job.get("compile_timeout_s", 0.0) * (
-            not _is_python(job))
+        self.program_s = job["program_timeout_s"]
+        if not _is_python(job):  # a compiled language's program phase: compilation and run
+            self.program_s += job["compile_timeout_s"]
         self.deadline = time.monotonic() + STARTUP_GRACE_S + self.program_s
 
     def on_event(self, event: dict) -> None:

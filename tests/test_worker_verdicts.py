@@ -87,6 +87,19 @@ def test_run_with_alarm(alarm):
     assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0  # no alarm left behind
 
 
+def test_a_cpu_limit_ends_with_its_test(alarm):
+    """A test's CPU-time timer is disarmed when it ends: left armed, it would end a later
+    test, or the program, that never had a CPU limit."""
+    previous = signal.signal(signal.SIGPROF, worker._on_cpu_limit)
+    try:
+        for code in ("x = 1", "assert False", "while True: pass"):
+            worker._run_with_alarm(compile(code, "<t>", "exec"), {}, 0.3, cpu_s=5.0)
+            assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0), code
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
 # ---------------------------------------------------------------- the child's reports
 
 
@@ -98,7 +111,7 @@ def test_encoded_events_are_json():
     assert json.loads(encoded) == event
 
 
-def run_child(job: dict, first_test: int = 0, failed_groups=()) -> list[dict]:
+def run_child(job: dict, first_test: int = 0, failed_groups=(), suite: dict | None = None) -> list[dict]:
     """The sealed _child_main in this process (as a forked child runs it), its reports
     collected; what the program does to the builtins module is undone after."""
     events = []
@@ -107,7 +120,7 @@ def run_child(job: dict, first_test: int = 0, failed_groups=()) -> list[dict]:
     previous = signal.signal(signal.SIGALRM, worker._on_alarm)
     try:
         worker._seal()["_child_main"](job, events.append, first_test, set(failed_groups),
-                                      dict(builtins))
+                                      dict(builtins), suite)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -156,6 +169,21 @@ def test_child_reports_a_program_that_fails_and_no_test():
     raised = run_child(child_job("raise KeyError('k')", [("a", "base", "pass")]))
     assert statuses(raised)[1:] == [("end", -1, "error")] and raised[1]["exception_type"] == "KeyError"
     assert run_child(child_job("y = x", [], prelude="x = 3"))[1]["status"] == "passed"
+
+
+def test_a_suites_prelude_and_names_reach_the_program_and_its_tests():
+    def suite(prelude: str) -> dict:
+        wire = {"id": "s", "setup": "expected = 4", "prelude": prelude,
+                "tests": [{"name": "a", "group": "base", "code": "assert f() == expected"}]}
+        return worker.prepare_suite(wire, dict(worker.builtins.__dict__))
+
+    job = {**child_job("def f(): return helper() + 1", []), "tests": [
+        {"name": "a", "group": "base", "timeout_s": 5}]}
+    assert statuses(run_child(job, suite=suite("def helper(): return 3"))) == [
+        ("start", None, None), ("end", -1, "passed"), ("end", 0, "passed")]
+    alone = {**job, "program": "def f(): return 4"}  # a suite without a prelude
+    assert statuses(run_child(alone, suite=suite(""))) == [
+        ("start", None, None), ("end", -1, "passed"), ("end", 0, "passed")]
 
 
 def test_program_and_tests_compile_without_the_workers_future_flags():
@@ -270,6 +298,15 @@ def test_a_child_that_failed_before_the_program_is_a_sandbox_error():
     # The same exit code from a program that had started is its own early exit.
     assert summarize([{"event": "start"}], wait_status=exited(worker.CHILD_FAILED))["program"] == CRASH
     assert summarize([], wait_status=exited(1))["program"] == CRASH
+
+
+def test_a_compiled_programs_phase_is_its_compilation_and_its_run():
+    def program_phase(job):
+        return worker._PhaseClock(job, 0).deadline - time.monotonic() - worker.STARTUP_GRACE_S
+
+    compiled = {**JOB, "language": "cpp", "compile_timeout_s": 10.0}
+    assert program_phase(compiled) == pytest.approx(13.0, abs=0.1)
+    assert program_phase({**compiled, "language": "python"}) == pytest.approx(3.0, abs=0.1)
 
 
 def test_phase_deadlines_follow_the_reports():
