@@ -11,6 +11,8 @@ benchmark's reference check is a documented command (README, BigCodeBench).
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -139,10 +141,15 @@ def test_programs_run_in_the_benchmarks_interpreter(task, local_sandbox):
     task.prepare([problem], local_sandbox)
     reference = problem.canonical_solution
     body_only = reference.split("\n\n", 1)[1]  # without `import collections, operator`
+    # The benchmark's interpreter hashes strings as the sandbox's workers do (a fixed seed).
+    seed_zero = subprocess.run([sys.executable, "-c", "print(hash('codeharness'))"], check=True,
+                               env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True,
+                               text=True).stdout.strip()
     cases = {
         "reference": (reference, {}, Status.PASSED),
         "wrong": (reference.replace("return top_selling_product", "return 'nobody'"), {}, Status.FAILED),
         "syntax": ("def task_func(:\n    pass\n", {}, Status.SYNTAX_ERROR),
+        "hash seed": (f"assert hash('codeharness') == {seed_zero}\n" + reference, {}, Status.PASSED),
         "calibrated": (body_only, {}, Status.PASSED),  # code_prompt's imports come first
         "not calibrated": (body_only, {"calibrated": False}, Status.ERROR),
         "missing library": ("import pandas\n" + reference, {}, Status.ERROR),
